@@ -1,0 +1,269 @@
+package testenv
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
+)
+
+// MinIODomain is the MINIO_DOMAIN every test server runs with, so
+// virtual-hosted style requests (bucket.s3.byob.test:PORT) work when the
+// client's dialer sends that name to 127.0.0.1 (see LoopbackDialer).
+const MinIODomain = "s3.byob.test"
+
+// S3Server is a running MinIO server on 127.0.0.1.
+type S3Server struct {
+	Endpoint  string // 127.0.0.1:PORT
+	URL       string // http(s)://127.0.0.1:PORT
+	AccessKey string
+	SecretKey string
+	Region    string
+	Domain    string // MINIO_DOMAIN
+	TLS       bool
+	CACertPEM []byte // the self-signed CA when TLS
+	proc      *process
+	buckets   atomic.Int64
+}
+
+var (
+	minioMu     sync.Mutex
+	minioPlain  *S3Server // GUARDED_BY(minioMu)
+	minioSecure *S3Server // GUARDED_BY(minioMu)
+)
+
+// MinIO returns this test binary's plain-HTTP MinIO server, starting it on
+// first use.
+func MinIO(t testing.TB) *S3Server {
+	t.Helper()
+	minioMu.Lock()
+	defer minioMu.Unlock()
+	if minioPlain == nil {
+		s, err := startMinIO(false)
+		if err != nil {
+			unavailable(t, "MinIO", err)
+		}
+		minioPlain = s
+	}
+	return minioPlain
+}
+
+// MinIOTLS returns a MinIO server serving HTTPS with a self-signed
+// certificate for 127.0.0.1, localhost and *.MinIODomain; CACertPEM holds it.
+func MinIOTLS(t testing.TB) *S3Server {
+	t.Helper()
+	minioMu.Lock()
+	defer minioMu.Unlock()
+	if minioSecure == nil {
+		s, err := startMinIO(true)
+		if err != nil {
+			unavailable(t, "MinIO (TLS)", err)
+		}
+		minioSecure = s
+	}
+	return minioSecure
+}
+
+func startMinIO(secure bool) (*S3Server, error) {
+	ctx := context.Background()
+	bin, err := GoInstall(ctx, "minio", MinIOModule)
+	if err != nil {
+		return nil, err
+	}
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := startMinIOOnce(bin, secure)
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+func startMinIOOnce(bin string, secure bool) (*S3Server, error) {
+	dir, err := os.MkdirTemp("", "byob-minio-")
+	if err != nil {
+		return nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cport, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	s := &S3Server{
+		Endpoint:  "127.0.0.1:" + itoa(port),
+		AccessKey: "byobtestadmin",
+		SecretKey: "byob/test+Secret/Key+0123456789abcdefghij", // raw '/' and '+' like real AWS secrets
+		Region:    "us-east-1",
+		Domain:    MinIODomain,
+		TLS:       secure,
+	}
+	args := []string{"server", "--quiet", "--address", s.Endpoint, "--console-address", "127.0.0.1:" + itoa(cport)}
+	scheme := "http"
+	if secure {
+		certs := filepath.Join(dir, "certs")
+		if s.CACertPEM, err = writeSelfSigned(certs); err != nil {
+			return nil, err
+		}
+		args = append(args, "--certs-dir", certs)
+		scheme = "https"
+	}
+	s.URL = scheme + "://" + s.Endpoint
+	args = append(args, filepath.Join(dir, "data"))
+	env := []string{
+		"HOME=" + dir,
+		"PATH=" + os.Getenv("PATH"),
+		"MINIO_ROOT_USER=" + s.AccessKey,
+		"MINIO_ROOT_PASSWORD=" + s.SecretKey,
+		"MINIO_DOMAIN=" + s.Domain,
+		"MINIO_REGION=" + s.Region,
+		"MINIO_BROWSER=off",
+		"MINIO_UPDATE=off",
+		"MINIO_CALLHOME_ENABLE=off",
+		"MINIO_SCANNER_SPEED=slowest",
+	}
+	p, err := startProcess("minio", dir, env, bin, args...)
+	if err != nil {
+		return nil, err
+	}
+	s.proc = p
+	if err := waitHTTP(context.Background(), p, s.HTTPClient(), s.URL+"/minio/health/live", 60*time.Second); err != nil {
+		p.stop()
+		return nil, err
+	}
+	return s, nil
+}
+
+// HTTPClient is a client that trusts the server's certificate (when TLS) and
+// sends every *.MinIODomain name to 127.0.0.1.
+func (s *S3Server) HTTPClient() *http.Client {
+	tr := &http.Transport{DialContext: LoopbackDialer(), MaxIdleConnsPerHost: 64}
+	if s.TLS {
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(s.CACertPEM)
+		tr.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr}
+}
+
+// LoopbackDialer dials 127.0.0.1 for any host name ending in MinIODomain,
+// "localhost" or an IP of 127.0.0.0/8, and refuses every other address, so a
+// test can never send a packet off the machine through it.
+func LoopbackDialer() func(ctx context.Context, network, addr string) (net.Conn, error) {
+	var d net.Dialer
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case host == MinIODomain || strings.HasSuffix(host, "."+MinIODomain) || host == "localhost":
+			host = "127.0.0.1"
+		default:
+			ip := net.ParseIP(host)
+			if ip == nil || !ip.IsLoopback() {
+				return nil, fmt.Errorf("testenv: refusing to dial %q: tests stay on loopback", host)
+			}
+		}
+		return d.DialContext(ctx, network, net.JoinHostPort(host, port))
+	}
+}
+
+// Client returns a minio-go admin client for setting up fixtures.
+func (s *S3Server) Client() (*minio.Client, error) {
+	return minio.New(s.Endpoint, &minio.Options{
+		Creds:     credentials.NewStaticV4(s.AccessKey, s.SecretKey, ""),
+		Secure:    s.TLS,
+		Region:    s.Region,
+		Transport: s.HTTPClient().Transport,
+	})
+}
+
+// NewBucket creates a bucket with a unique name for one test.
+func (s *S3Server) NewBucket(t testing.TB) string {
+	t.Helper()
+	n := s.buckets.Add(1)
+	name := fmt.Sprintf("t%d-%d", os.Getpid(), n)
+	c, err := s.Client()
+	if err != nil {
+		t.Fatalf("minio client: %v", err)
+	}
+	if err := c.MakeBucket(context.Background(), name, minio.MakeBucketOptions{Region: s.Region}); err != nil {
+		t.Fatalf("make bucket %s: %v", name, err)
+	}
+	return name
+}
+
+// Address returns an s3:// address for bucket on this server, with the
+// secret URL-encoded.
+func (s *S3Server) Address(bucket string, extra ...string) string {
+	q := "region=" + s.Region
+	if !s.TLS {
+		q += "&tls=false"
+	}
+	for _, e := range extra {
+		q += "&" + e
+	}
+	return fmt.Sprintf("s3://%s:%s@%s/%s?%s", s.AccessKey, strings.NewReplacer("/", "%2F", "+", "%2B").Replace(s.SecretKey), s.Endpoint, bucket, q)
+}
+
+func writeSelfSigned(dir string) ([]byte, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "byob test MinIO"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
+		DNSNames:              []string{"localhost", MinIODomain, "*." + MinIODomain},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
+	}
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	kb, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
+	if err := os.WriteFile(filepath.Join(dir, "public.crt"), certPEM, 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "private.key"), keyPEM, 0o600); err != nil {
+		return nil, err
+	}
+	return certPEM, nil
+}
