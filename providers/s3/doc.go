@@ -1,0 +1,15 @@
+// Package s3 is the aws-sdk-go-v2 backend: AWS S3 itself, CoreWeave AI
+// Object Storage (cw:// addresses, virtual-hosted style, TLS 1.3 on
+// cwobject.com) and any S3-compatible endpoint reached with sdk=aws.
+//
+// It only maps SDK calls and errors onto the providers contract. Policy lives
+// above it: the SDK's retries are switched off (transfer decides what to
+// retry from the typed errors in errors.go), checksums are sent only when the
+// caller gives one (CRC32C, verified by the server), and nothing is cached.
+//
+// Files by concern: client.go builds the SDK client (endpoint, region,
+// credentials, transport with AWS_CA_BUNDLE and extra CAs); store.go holds
+// the Store and its Capabilities; rw.go is Stat/Get/Put/Delete; list.go,
+// copy.go, multipart.go and presign.go the rest; errors.go the one error
+// mapping.
+package s3
