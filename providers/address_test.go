@@ -74,10 +74,10 @@ func TestParseAddressForms(t *testing.T) {
 
 func TestParseAddressReading(t *testing.T) {
 	for in, want := range map[string]string{
-		"s3://K:S@s3.amazonaws.com/bk1":  "is the endpoint: a dotted domain",
-		"s3://K:S@bucket1/x":            "is the bucket",
-		"s3://K:S@10.0.0.1/bk1":          "it is an IP address",
-		"s3://K:S@host:9000/bk1":         "it has a port",
+		"s3://K:S@s3.amazonaws.com/bk1":              "is the endpoint: a dotted domain",
+		"s3://K:S@bucket1/x":                         "is the bucket",
+		"s3://K:S@10.0.0.1/bk1":                      "it is an IP address",
+		"s3://K:S@host:9000/bk1":                     "it has a port",
 		"s3://K:S@b.c/x?endpoint=http://127.0.0.1:1": "endpoint= given",
 	} {
 		a, err := ParseAddress(in)
