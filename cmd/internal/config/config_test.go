@@ -116,7 +116,7 @@ func TestBadFiles(t *testing.T) {
 	for text, want := range map[string]string{
 		"[remotes.x]\npath = \"p\"\n":                       "has no address",
 		"[remotes.x]\naddress = \"s3://bkt\"\ncolour = 1\n": "unknown setting",
-		"[remotes.x\n":              "line 1",
+		"[remotes.x\n":              "to end table name",
 		"[teams.t]\npath = \"p\"\n": "no [instance] address",
 		"[remotes.a]\naddress=\"s3://bkt\"\n[teams.a]\naddress=\"s3://bkt\"\n": "both a remote and a team",
 		"[remotes.x]\naddress = \"s3://bkt\"\ncredentials = \"magic\"\n":       "credentials must be",
