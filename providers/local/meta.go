@@ -15,17 +15,21 @@ import (
 )
 
 const (
-	// xattrMeta holds an object's content type and user metadata other than
-	// mtime, as JSON (storedMeta).
+	// xattrMeta holds an object's content type, the mtime as written and the
+	// other user metadata, as JSON (storedMeta).
 	xattrMeta = "user.byob.meta"
 	// xattrSum holds a multipart part's checksum, as JSON (providers.Checksum).
 	xattrSum = "user.byob.sum"
 )
 
-// storedMeta is the JSON in xattrMeta.
+// storedMeta is the JSON in xattrMeta. Every write through this package
+// sets it, so a file without it was made by another program.
 type storedMeta struct {
-	ContentType string            `json:"type,omitempty"`
-	Metadata    map[string]string `json:"meta,omitempty"`
+	ContentType string `json:"type,omitempty"`
+	// Mtime is the mtime metadata as the writer gave it (the file's
+	// modification time holds its value).
+	Mtime    string            `json:"mtime,omitempty"`
+	Metadata map[string]string `json:"meta,omitempty"`
 }
 
 // version renders a file's Version: inode, size, mtime and ctime in
@@ -45,36 +49,51 @@ func version(st *syscall.Stat_t) string {
 }
 
 // baseInfo is what a listing says about the file fi describes: no metadata.
+// ModTime is the upload time: the ctime, set when the file was renamed into
+// place (the modification time is the mtime metadata's).
 func baseInfo(key string, fi os.FileInfo) providers.ObjectInfo {
 	info := providers.ObjectInfo{Key: key, Size: fi.Size(), ModTime: fi.ModTime()}
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		info.Version = version(st)
+		info.ModTime = time.Unix(st.Ctim.Unix())
 	}
 	return info
 }
 
-// fullInfo adds the content type and user metadata held by the open file f,
-// and mtime (always, from the file's modification time).
+// fullInfo adds the content type and user metadata held by the open file f.
+// The mtime metadata is reported when the writer gave one, or when another
+// program made the file; its value is the file's modification time (the
+// string as written while the file still has that time).
 func (s *Store) fullInfo(key string, f *os.File, fi os.FileInfo) providers.ObjectInfo {
 	info := baseInfo(key, fi)
-	sm := s.readMeta(f)
+	sm, ours := readMeta(f)
 	info.ContentType = sm.ContentType
 	info.Metadata = make(map[string]string, len(sm.Metadata)+1)
 	for k, v := range sm.Metadata {
 		info.Metadata[k] = v
 	}
-	info.Metadata[providers.MetaMtime] = providers.FormatMtime(fi.ModTime())
+	switch mt := fi.ModTime(); {
+	case !ours:
+		info.Metadata[providers.MetaMtime] = providers.FormatMtime(mt)
+	case sm.Mtime != "":
+		if t, ok := providers.ParseMtime(sm.Mtime); ok && t.Equal(mt) {
+			info.Metadata[providers.MetaMtime] = sm.Mtime
+		} else {
+			info.Metadata[providers.MetaMtime] = providers.FormatMtime(mt) // changed since
+		}
+	}
 	return info
 }
 
-// readMeta reads f's xattrMeta. A missing attribute, a file system without
-// xattrs or an unreadable value all read as no metadata.
-func (s *Store) readMeta(f *os.File) storedMeta {
-	var sm storedMeta
-	if b := getxattr(f, xattrMeta); b != nil {
-		_ = json.Unmarshal(b, &sm)
+// readMeta reads f's xattrMeta; ours is false when the file has none. An
+// unreadable value reads as no metadata.
+func readMeta(f *os.File) (sm storedMeta, ours bool) {
+	b := getxattr(f, xattrMeta)
+	if b == nil {
+		return sm, false
 	}
-	return sm
+	_ = json.Unmarshal(b, &sm)
+	return sm, true
 }
 
 // getxattr returns f's attribute name, or nil when it has none.
@@ -126,6 +145,7 @@ func parseMeta(op, key, contentType string, md map[string]string) (objectMeta, e
 				return om, kindErr(op, key, providers.ErrInvalidArgument, fmt.Errorf("mtime metadata %q is not a time", v))
 			}
 			om.mtime, om.hasMtime = t, true
+			om.stored.Mtime = v
 			continue
 		}
 		if om.stored.Metadata == nil {
@@ -136,27 +156,18 @@ func parseMeta(op, key, contentType string, md map[string]string) (objectMeta, e
 	return om, nil
 }
 
-// apply gives the temporary file t the metadata: its modification time and,
-// when there is a content type or other metadata, the xattr. A file system
-// without user xattrs makes that second part ErrUnsupported.
+// apply gives the temporary file t the metadata: its modification time,
+// and the xattr. A file system without user xattrs makes a write carrying
+// a content type or metadata other than mtime ErrUnsupported; without them
+// the xattr only marks the file as written here, and is left out.
 func (om objectMeta) apply(s *Store, op, key string, t *tempFile) error {
-	if om.stored.ContentType != "" || len(om.stored.Metadata) > 0 {
-		if s.noXattr {
+	needed := om.stored.ContentType != "" || len(om.stored.Metadata) > 0
+	if s.noXattr {
+		if needed {
 			return kindErr(op, key, providers.ErrUnsupported, errors.New("metadata other than mtime needs user xattrs, which this file system refuses"))
 		}
-		b, err := json.Marshal(om.stored)
-		if err != nil {
-			return kindErr(op, key, providers.ErrInvalidArgument, err)
-		}
-		if err := setxattr(t.f, xattrMeta, b); err != nil {
-			switch {
-			case errors.Is(err, unix.ENOTSUP):
-				return kindErr(op, key, providers.ErrUnsupported, fmt.Errorf("metadata other than mtime needs user xattrs: %w", err))
-			case errors.Is(err, unix.E2BIG), errors.Is(err, unix.ENOSPC), errors.Is(err, unix.ERANGE):
-				return kindErr(op, key, providers.ErrInvalidArgument, fmt.Errorf("metadata of %d bytes does not fit in an xattr: %w", len(b), err))
-			}
-			return opErr(op, key, err)
-		}
+	} else if kind, err := om.setxattr(t.f); err != nil && needed {
+		return kindErr(op, key, kind, err)
 	}
 	if om.hasMtime {
 		if err := os.Chtimes(t.path, time.Time{}, om.mtime); err != nil {
@@ -164,6 +175,25 @@ func (om objectMeta) apply(s *Store, op, key string, t *tempFile) error {
 		}
 	}
 	return nil
+}
+
+// setxattr writes the stored metadata. kind is the sentinel its failure
+// means, if any.
+func (om objectMeta) setxattr(f *os.File) (kind, err error) {
+	b, err := json.Marshal(om.stored)
+	if err != nil {
+		return providers.ErrInvalidArgument, err
+	}
+	err = setxattr(f, xattrMeta, b)
+	switch {
+	case err == nil:
+		return nil, nil
+	case errors.Is(err, unix.ENOTSUP):
+		return providers.ErrUnsupported, fmt.Errorf("metadata other than mtime needs user xattrs: %w", err)
+	case errors.Is(err, unix.E2BIG), errors.Is(err, unix.ENOSPC), errors.Is(err, unix.ERANGE):
+		return providers.ErrInvalidArgument, fmt.Errorf("metadata of %d bytes does not fit in an xattr: %w", len(b), err)
+	}
+	return kindOf(err), err
 }
 
 // setxattr sets f's attribute name to value.

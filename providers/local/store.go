@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -328,14 +327,14 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	p := s.path(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	fi, err := os.Lstat(p)
+	fi, err := os.Stat(p) // through a symlink: is it one to an object?
 	switch {
 	case isNotExist(err):
 		return nil
 	case err != nil:
 		return opErr(op, key, err)
-	case fi.IsDir():
-		return nil // a directory is not an object
+	case !fi.Mode().IsRegular():
+		return nil // a directory (or a symlink to one, a FIFO...) is not an object
 	}
 	if err := os.Remove(p); err != nil && !isNotExist(err) {
 		return opErr(op, key, err)
@@ -425,6 +424,3 @@ func copyFile(ctx context.Context, dst io.Writer, src *os.File) (int64, error) {
 		}
 	}
 }
-
-// isErrno reports whether err carries errno e.
-func isErrno(err error, e syscall.Errno) bool { return errors.Is(err, e) }

@@ -174,21 +174,37 @@ func (s *Store) commit(op, key string, t *tempFile, c cond) (providers.ObjectInf
 			return providers.ObjectInfo{}, opErr(op, key, err)
 		}
 	}
+	if err := s.place(op, key, t, c); err != nil {
+		return providers.ObjectInfo{}, err
+	}
+	if !s.opts.NoSync {
+		syncDir(filepath.Dir(s.path(key))) // outside mu: writers to other keys need not wait
+	}
+	fi, err := t.f.Stat() // the renamed file, whatever happened to the path since
+	if err != nil {
+		return providers.ObjectInfo{}, opErr(op, key, err)
+	}
+	return s.fullInfo(key, t.f, fi), nil
+}
+
+// place is commit's part under mu: the IfMatch check, the parents and the
+// rename.
+func (s *Store) place(op, key string, t *tempFile, c cond) error {
 	dst := s.path(key)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c.ifMatch != "" {
 		if err := s.checkIfMatch(op, key, c.ifMatch); err != nil {
-			return providers.ObjectInfo{}, err
+			return err
 		}
 	}
 	for attempt := 1; ; attempt++ {
 		if err := os.MkdirAll(filepath.Dir(dst), s.opts.DirPerm); err != nil {
-			if isErrno(err, unix.ENOTDIR) || isErrno(err, unix.EEXIST) {
-				return providers.ObjectInfo{}, kindErr(op, key, providers.ErrInvalidKey,
+			if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EEXIST) {
+				return kindErr(op, key, providers.ErrInvalidKey,
 					fmt.Errorf("a parent of the key is an object (a key cannot be both a file and a folder): %w", err))
 			}
-			return providers.ObjectInfo{}, opErr(op, key, err)
+			return opErr(op, key, err)
 		}
 		var err error
 		if c.ifNoneMatch != "" {
@@ -197,7 +213,7 @@ func (s *Store) commit(op, key string, t *tempFile, c cond) (providers.ObjectInf
 			t.path = ""
 		}
 		if err == nil {
-			break
+			return nil
 		}
 		isDir := false
 		if fi, lerr := os.Lstat(dst); lerr == nil && fi.IsDir() {
@@ -208,23 +224,15 @@ func (s *Store) commit(op, key string, t *tempFile, c cond) (providers.ObjectInf
 			if attempt < commitAttempts && removeEmptyTree(dst) == nil {
 				continue
 			}
-			return providers.ObjectInfo{}, kindErr(op, key, providers.ErrInvalidKey,
+			return kindErr(op, key, providers.ErrInvalidKey,
 				fmt.Errorf("objects exist under %q (a key cannot be both a file and a folder): %w", key+"/", err))
-		case isErrno(err, unix.EEXIST):
-			return providers.ObjectInfo{}, kindErr(op, key, providers.ErrPrecondition, fmt.Errorf("the key exists: %w", err))
+		case errors.Is(err, unix.EEXIST):
+			return kindErr(op, key, providers.ErrPrecondition, fmt.Errorf("the key exists: %w", err))
 		case isNotExist(err) && attempt < commitAttempts:
 			continue // another process removed the parent we made: make it again
 		}
-		return providers.ObjectInfo{}, opErr(op, key, err)
+		return opErr(op, key, err)
 	}
-	if !s.opts.NoSync {
-		syncDir(filepath.Dir(dst))
-	}
-	fi, err := t.f.Stat() // the renamed file, whatever happened to the path since
-	if err != nil {
-		return providers.ObjectInfo{}, opErr(op, key, err)
-	}
-	return s.fullInfo(key, t.f, fi), nil
 }
 
 // renameNoReplace moves t to dst unless dst exists (EEXIST).
@@ -234,7 +242,7 @@ func renameNoReplace(t *tempFile, dst string) error {
 		t.path = ""
 		return nil
 	}
-	if !isErrno(err, unix.EINVAL) && !isErrno(err, unix.ENOSYS) {
+	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOSYS) {
 		return &os.LinkError{Op: "renameat2", Old: t.path, New: dst, Err: err}
 	}
 	// No RENAME_NOREPLACE here: link(2) also fails when dst exists.

@@ -32,7 +32,10 @@
 //   - Multiparter: when the store does not implement it, Capabilities.Multipart
 //     must be MultipartNone, and the reverse.
 //   - VerifiedChecksums: for each listed algorithm a wrong checksum fails with
-//     providers.ErrChecksum and stores nothing.
+//     providers.ErrChecksum and stores nothing (Put and UploadPart); a
+//     correct CRC32C is accepted by every backend.
+//   - MaxKeyLength must be declared (> 0); ConditionalWrites covers
+//     Upload.Complete's IfMatch / IfNoneMatch as well as Put's.
 //
 // # Choices the contract leaves open, fixed here
 //

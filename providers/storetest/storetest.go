@@ -200,7 +200,7 @@ func model(t *testing.T, keys []string, o providers.ListOptions) []string {
 	t.Helper()
 	sorted := append([]string(nil), keys...)
 	sort.Strings(sorted)
-	var out []string
+	out := []string{}
 	last := ""
 	for _, k := range sorted {
 		if !strings.HasPrefix(k, o.Prefix) {
