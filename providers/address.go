@@ -340,6 +340,9 @@ func parseFile(rest string) (Address, error) {
 		return a, addrErr("bad %%-escape in the path")
 	}
 	a.Bucket = path.Clean(p)
+	if strings.HasSuffix(p, "/") && a.Bucket != "/" {
+		a.Bucket += "/" // a trailing "/" says "into this directory"
+	}
 	a.Reading = fmt.Sprintf("directory %q is the bucket", a.Bucket)
 	return a, nil
 }

@@ -50,7 +50,8 @@ func TestParseAddressForms(t *testing.T) {
 			Address{Scheme: "az", Host: "omegaacct", Bucket: "omega", SAS: "sv=2024&sig=abc", Tenant: "t1", ClientID: "c1", TLS: true}},
 		{"azurite endpoint", "az://:KEY@devstoreaccount1/cn1?endpoint=http://127.0.0.1:10000/devstoreaccount1",
 			Address{Scheme: "az", Secret: "KEY", Host: "devstoreaccount1", Bucket: "cn1", Endpoint: "http://127.0.0.1:10000/devstoreaccount1", TLS: true}},
-		{"file", "file:///tmp/bucket/", Address{Scheme: "file", Bucket: "/tmp/bucket"}},
+		{"file", "file:///tmp/bucket", Address{Scheme: "file", Bucket: "/tmp/bucket"}},
+		{"file trailing slash", "file:///tmp/bucket/", Address{Scheme: "file", Bucket: "/tmp/bucket/"}},
 		{"path with odd segments kept", "s3://bucket/a//b/../c/", Address{Scheme: "s3", Bucket: "bucket", Path: "a//b/../c/", TLS: true}},
 		{"ipv6 endpoint", "s3://K:S@[::1]:9000/bk1", Address{Scheme: "s3", User: "K", Secret: "S", Host: "[::1]:9000", Bucket: "bk1", TLS: true}},
 	}

@@ -221,6 +221,11 @@ type Capabilities struct {
 	// ObjectPrefixCoexist: a key "a" and keys "a/..." can exist together
 	// (false on local disks, where a is either a file or a directory).
 	ObjectPrefixCoexist bool
+	// ConflictsRefused applies where ObjectPrefixCoexist is false: true when
+	// the backend refuses the second of "a" and "a/..." with ErrInvalidKey
+	// (local); false when the server accepts both but its listings then hide
+	// the keys below the object (MinIO): layers above must not create both.
+	ConflictsRefused bool
 	// OddKeys: keys with empty or dot segments ("a//b", "a/./b", "a/../b")
 	// and a trailing "/" on an object are stored as given.
 	OddKeys bool

@@ -7,7 +7,7 @@ import (
 
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/local"
-
+	"github.com/byobfs/byob/providers/minio"
 	"github.com/byobfs/byob/providers/s3"
 )
 
@@ -20,7 +20,7 @@ func newRegistry() *providers.Registry {
 		if s3SDK(a) == "aws" {
 			return s3.Opener(ctx, a)
 		}
-		return s3.Opener(ctx, a)
+		return minio.Opener(ctx, a)
 	})
 	return r
 }

@@ -122,6 +122,7 @@ func Open(root string, opts Options) (*Store, error) {
 		MaxKeyLength:      maxKeyLength,
 		ConditionalWrites: true,
 		VersionOnRewrite:  true,
+		ConflictsRefused:  true, // a path is a file or a directory, never both
 	}
 	return s, nil
 }
@@ -142,6 +143,9 @@ func Opener(ctx context.Context, a providers.Address) (providers.Store, string, 
 	s, err := Open(root, DefaultOptions())
 	if err != nil {
 		return nil, "", err
+	}
+	if strings.HasSuffix(a.Bucket, "/") && rest != "" {
+		rest += "/" // file:///dir/new/ names the folder new/, not a key "new"
 	}
 	return s, providers.JoinKey(rest, a.Path), nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 
 	"github.com/byobfs/byob/providers"
 )
@@ -38,6 +39,16 @@ type Options struct {
 	// only, since MinIO and other servers refuse "a//b", "."/".." segments
 	// and objects ending in "/".
 	OddKeys *bool
+	// ObjectPrefixCoexist overrides Capabilities.ObjectPrefixCoexist. nil:
+	// true on AWS endpoints only: MinIO stores "a" and "a/b" but its
+	// listings then omit everything under "a/".
+	ObjectPrefixCoexist *bool
+	// CheckPrefixConflicts, where ObjectPrefixCoexist is false, refuses a
+	// write of "a" beside "a/..." (or the reverse) with ErrInvalidKey, at the
+	// cost of one HEAD per "/" in the key and one LIST per write, and without
+	// atomicity against a concurrent writer. Off by default: the layers above
+	// avoid creating both (Capabilities.ConflictsRefused is false).
+	CheckPrefixConflicts bool
 	// MultipartCopyThreshold: Copy of a larger source uses UploadPartCopy.
 	// 0 means 5 GiB, the largest single CopyObject S3 allows.
 	MultipartCopyThreshold int64
@@ -202,7 +213,8 @@ func newClient(ctx context.Context, a providers.Address, opts Options) (*s3.Clie
 		// The default chain. The loader builds its own client for the
 		// credential endpoints (STS, SSO, IMDS), applying AWS_CA_BUNDLE
 		// itself; the S3 calls use tr.
-		lc, err := config.LoadDefaultConfig(ctx, config.WithRegion(regionOr(ep.Region, defaultRegion)))
+		lc, err := config.LoadDefaultConfig(ctx, config.WithRegion(regionOr(ep.Region, defaultRegion)),
+			config.WithLogger(logging.Nop{}))
 		if err != nil {
 			return nil, ep, nil, fmt.Errorf("%w: loading the AWS default configuration: %w", providers.ErrPermission, providers.RedactError(err))
 		}
