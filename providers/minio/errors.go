@@ -65,30 +65,30 @@ func mapErr(op, key string, err error) error {
 	if errors.As(err, &oe) {
 		return err
 	}
-	kind, status, code := classify(err)
+	status, code, kind := classify(err)
 	e := providers.NewOpError(op, key, kind, err)
 	e.Status, e.Code = status, code
 	return e
 }
 
-func classify(err error) (kind error, status int, code string) {
+func classify(err error) (status int, code string, kind error) {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return nil, 0, ""
+		return 0, "", nil
 	}
 	var er minio.ErrorResponse
 	if errors.As(err, &er) {
 		status, code = er.StatusCode, er.Code
 	}
 	if k, ok := codeKinds[code]; ok {
-		return k, status, code
+		return status, code, k
 	}
 	if status != 0 {
-		return providers.StatusKind(status), status, code
+		return status, code, providers.StatusKind(status)
 	}
 	if isNetErr(err) {
-		return providers.ErrUnavailable, 0, code
+		return 0, code, providers.ErrUnavailable
 	}
-	return nil, 0, code
+	return 0, code, nil
 }
 
 func isNetErr(err error) bool {

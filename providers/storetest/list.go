@@ -29,7 +29,7 @@ func putMany(t *testing.T, s providers.Store, keys []string, concurrency int) {
 		g.Go(func() error {
 			_, err := s.Put(ctx, k, bytes.NewReader([]byte(k)), int64(len(k)), providers.PutOptions{})
 			if err != nil {
-				return fmt.Errorf("Put %q: %w", k, err)
+				return fmt.Errorf("put %q: %w", k, err)
 			}
 			return nil
 		})
