@@ -11,6 +11,8 @@ export AWS_EC2_METADATA_DISABLED := true
 export GOFLAGS := -buildvcs=false
 
 MINIO_MODULE       := github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c
+FAKEGCS_MODULE     := github.com/fsouza/fake-gcs-server@v1.56.1
+AZURITE_VERSION    := 3.35.0
 STATICCHECK_MODULE := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT       ?= 18m
 FUZZTIME           ?= 10s
@@ -31,7 +33,17 @@ $(BYOB_TOOLS_DIR)/bin/staticcheck:
 	@mkdir -p $(BYOB_TOOLS_DIR)/bin
 	cd /tmp && GOBIN=$(BYOB_TOOLS_DIR)/bin $(GO) install $(STATICCHECK_MODULE)
 
-tools: $(BYOB_TOOLS_DIR)/bin/minio
+$(BYOB_TOOLS_DIR)/bin/fake-gcs-server:
+	@mkdir -p $(BYOB_TOOLS_DIR)/bin
+	@echo "installing fake-gcs-server into $(BYOB_TOOLS_DIR)/bin (about 40 s the first time)"
+	cd /tmp && GOBIN=$(BYOB_TOOLS_DIR)/bin $(GO) install $(FAKEGCS_MODULE)
+
+$(BYOB_TOOLS_DIR)/azurite/node_modules/.bin/azurite-blob:
+	@mkdir -p $(BYOB_TOOLS_DIR)/azurite
+	@echo "installing Azurite $(AZURITE_VERSION) into $(BYOB_TOOLS_DIR)/azurite (about 40 s the first time)"
+	cd $(BYOB_TOOLS_DIR)/azurite && npm install --no-audit --no-fund --loglevel=error azurite@$(AZURITE_VERSION)
+
+tools: $(BYOB_TOOLS_DIR)/bin/minio $(BYOB_TOOLS_DIR)/bin/fake-gcs-server $(BYOB_TOOLS_DIR)/azurite/node_modules/.bin/azurite-blob
 
 # Every test, against real servers the tests start themselves.
 test: tools build
@@ -54,7 +66,7 @@ demo: build
 	@$(BIN) ls -R -l -H file://$(CURDIR)/.demo/bucket/wandb/acme-ml
 
 bench: tools build
-	$(GO) test -run '^$$' -bench . -benchtime 3x -timeout 30m ./integration/
+	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 30m ./integration/
 
 lint: $(BYOB_TOOLS_DIR)/bin/staticcheck
 	$(GO) vet ./...
