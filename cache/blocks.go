@@ -1,0 +1,731 @@
+package cache
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/byobfs/byob/providers"
+	bolt "go.etcd.io/bbolt"
+)
+
+// BlockID names one block: block Index (0-based, of Options.BlockSize
+// bytes) of one version of one object.
+type BlockID struct {
+	Store   string `json:"store"`
+	Key     string `json:"key"`
+	Version string `json:"version"`
+	Index   int64  `json:"index"`
+}
+
+func (id BlockID) String() string {
+	return fmt.Sprintf("%s %q@%s#%d", id.Store, id.Key, id.Version, id.Index)
+}
+
+// key is the blocks-bucket key: esc(store) esc(key) esc(version) index.
+func (id BlockID) key() []byte {
+	b := appendEsc(appendEsc(appendEsc(make([]byte, 0, len(id.Store)+len(id.Key)+len(id.Version)+11), id.Store), id.Key), id.Version)
+	return binary.BigEndian.AppendUint64(b, uint64(id.Index))
+}
+
+func parseBlockKey(k []byte) (BlockID, bool) {
+	var id BlockID
+	var ok bool
+	if id.Store, k, ok = cutEsc(k); !ok {
+		return id, false
+	}
+	if id.Key, k, ok = cutEsc(k); !ok {
+		return id, false
+	}
+	if id.Version, k, ok = cutEsc(k); !ok || len(k) != 8 {
+		return id, false
+	}
+	id.Index = int64(binary.BigEndian.Uint64(k))
+	return id, true
+}
+
+// objectPrefix is the key prefix of every block of (store, key) or, with
+// a version, of that version.
+func objectPrefix(store, key string) []byte { return appendEsc(appendEsc(nil, store), key) }
+
+// Block record flags.
+const (
+	blockFormat      = 1
+	blockFlagDirty   = 1 << 0
+	blockFlagPinned  = 1 << 1
+	blockRecordBytes = 38
+)
+
+// blockRec is the value of the blocks bucket.
+type blockRec struct {
+	flags byte
+	size  int64
+	crc   uint32
+	atime int64  // unix seconds of the last recorded access
+	nonce uint64 // part of the file name
+	epoch uint64 // session that wrote or last verified the data
+}
+
+func (r blockRec) dirty() bool     { return r.flags&blockFlagDirty != 0 }
+func (r blockRec) evictable() bool { return r.flags&(blockFlagDirty|blockFlagPinned) == 0 }
+
+func (r blockRec) encode() []byte {
+	b := make([]byte, blockRecordBytes)
+	b[0] = blockFormat
+	b[1] = r.flags
+	binary.BigEndian.PutUint64(b[2:], uint64(r.size))
+	binary.BigEndian.PutUint32(b[10:], r.crc)
+	binary.BigEndian.PutUint64(b[14:], uint64(r.atime))
+	binary.BigEndian.PutUint64(b[22:], r.nonce)
+	binary.BigEndian.PutUint64(b[30:], r.epoch)
+	return b
+}
+
+func decodeBlockRec(b []byte) (blockRec, error) {
+	if len(b) != blockRecordBytes || b[0] != blockFormat {
+		return blockRec{}, fmt.Errorf("%w: block record of %d bytes, format %d", ErrCorrupt, len(b), firstByte(b))
+	}
+	return blockRec{
+		flags: b[1],
+		size:  int64(binary.BigEndian.Uint64(b[2:])),
+		crc:   binary.BigEndian.Uint32(b[10:]),
+		atime: int64(binary.BigEndian.Uint64(b[14:])),
+		nonce: binary.BigEndian.Uint64(b[22:]),
+		epoch: binary.BigEndian.Uint64(b[30:]),
+	}, nil
+}
+
+func firstByte(b []byte) int {
+	if len(b) == 0 {
+		return -1
+	}
+	return int(b[0])
+}
+
+func atimeKey(atime int64, bkey []byte) []byte {
+	return append(binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(bkey)), uint64(atime)), bkey...)
+}
+
+// blockFileName is <hash>-<index>-<nonce>; blockPath adds blocks/aa/bb/.
+func blockFileName(id BlockID, nonce uint64) string {
+	h := sha256.New()
+	h.Write([]byte(id.Store))
+	h.Write([]byte{0})
+	h.Write([]byte(id.Key))
+	h.Write([]byte{0})
+	h.Write([]byte(id.Version))
+	sum := hex.EncodeToString(h.Sum(nil)[:20])
+	return sum + "-" + strconv.FormatInt(id.Index, 10) + "-" + strconv.FormatUint(nonce, 16)
+}
+
+func (c *Cache) blockPath(id BlockID, nonce uint64) string {
+	name := blockFileName(id, nonce)
+	return filepath.Join(c.dir, blocksDir, name[:2], name[2:4], name)
+}
+
+func crc32c(b []byte) uint32 { return crc32.Checksum(b, providers.CRC32CTable) }
+
+// BlockHandle is an open block. It keeps the block from being evicted
+// until Close. It is safe for concurrent ReadAt.
+type BlockHandle struct {
+	c      *Cache
+	bkey   string
+	f      *os.File // nil when served from memory
+	data   []byte   // the block, when not cached on disk
+	size   int64
+	closed atomic.Bool
+}
+
+// Size is the block's length.
+func (h *BlockHandle) Size() int64 { return h.size }
+
+// Cached reports whether the block is stored on disk (false when the cache
+// had no room and the data is held in memory by this handle).
+func (h *BlockHandle) Cached() bool { return h.f != nil }
+
+// ReadAt reads from the block as io.ReaderAt does.
+func (h *BlockHandle) ReadAt(p []byte, off int64) (int, error) {
+	if h.closed.Load() {
+		return 0, ErrClosed
+	}
+	if h.f != nil {
+		return h.f.ReadAt(p, off)
+	}
+	if off >= int64(len(h.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, h.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// Bytes reads the whole block.
+func (h *BlockHandle) Bytes() ([]byte, error) {
+	if h.f == nil {
+		return h.data, nil
+	}
+	b := make([]byte, h.size)
+	n, err := h.f.ReadAt(b, 0)
+	if err == io.EOF && int64(n) == h.size {
+		err = nil
+	}
+	return b[:n], err
+}
+
+// Close releases the handle; closing twice is not an error.
+func (h *BlockHandle) Close() error {
+	if h.closed.Swap(true) {
+		return nil
+	}
+	h.c.unpin(h.bkey)
+	if h.f != nil {
+		return h.f.Close()
+	}
+	return nil
+}
+
+func (c *Cache) pin(bkey string) {
+	c.mu.Lock()
+	c.pins[bkey]++
+	c.mu.Unlock()
+}
+
+func (c *Cache) unpin(bkey string) {
+	c.mu.Lock()
+	if c.pins[bkey]--; c.pins[bkey] <= 0 {
+		delete(c.pins, bkey)
+	}
+	c.mu.Unlock()
+}
+
+// FetchFunc fetches a block's bytes from the store (a ranged, conditional
+// GET). It must return at most Options.BlockSize bytes.
+type FetchFunc func(ctx context.Context) ([]byte, error)
+
+// ReadBlock returns the bytes of block id, fetching them with fetch on a
+// miss (fetch nil: ErrNotCached). See OpenBlock.
+func (c *Cache) ReadBlock(ctx context.Context, id BlockID, fetch FetchFunc) ([]byte, error) {
+	h, err := c.OpenBlock(ctx, id, fetch)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Close()
+	return h.Bytes()
+}
+
+// errRetry: the block vanished or failed verification; look it up again.
+var errRetry = errors.New("retry lookup")
+
+// OpenBlock opens block id. On a miss fetch is called once however many
+// callers want the block at the same time (the others wait, each until its
+// own ctx ends; the fetch is cancelled when every waiter has gone). Fetched
+// bytes are bounded in memory by Options.FetchMemory, written to disk
+// without fsync and recorded with their CRC32C. A block from before an
+// unclean shutdown is verified on its first read; a bad one is dropped and
+// fetched again. fetch nil makes a miss ErrNotCached.
+func (c *Cache) OpenBlock(ctx context.Context, id BlockID, fetch FetchFunc) (*BlockHandle, error) {
+	if id.Index < 0 {
+		return nil, fmt.Errorf("%w: block index %d", ErrInvalid, id.Index)
+	}
+	bkey := id.key()
+	k := string(bkey)
+	for attempt := 0; ; attempt++ {
+		if attempt >= 4 {
+			return nil, fmt.Errorf("cache: block %v kept vanishing", id)
+		}
+		rec, found, err := c.lookup(ctx, bkey)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			h, err := c.openCached(id, k, rec)
+			if err == nil {
+				return h, nil
+			}
+			if !errors.Is(err, errRetry) {
+				return nil, err
+			}
+			continue
+		}
+		if fetch == nil {
+			return nil, fmt.Errorf("%w: %v", ErrNotCached, id)
+		}
+		h, err := c.fetchBlock(ctx, id, k, fetch)
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		return h, err
+	}
+}
+
+// lookup reads the record of bkey.
+func (c *Cache) lookup(ctx context.Context, bkey []byte) (rec blockRec, found bool, err error) {
+	err = c.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bktBlocks).Get(bkey)
+		if v == nil {
+			return nil
+		}
+		found = true
+		rec, err = decodeBlockRec(v)
+		return err
+	})
+	return rec, found, err
+}
+
+// openCached opens the file of a recorded block, verifying it first when
+// it predates the last unclean shutdown.
+func (c *Cache) openCached(id BlockID, k string, rec blockRec) (*BlockHandle, error) {
+	c.pin(k)
+	f, err := os.Open(c.blockPath(id, rec.nonce))
+	if err == nil {
+		var st os.FileInfo
+		if st, err = f.Stat(); err == nil && st.Size() != rec.size {
+			err = fmt.Errorf("%w: block %v has %d bytes on disk, %d recorded", ErrCorrupt, id, st.Size(), rec.size)
+		}
+	}
+	if err == nil && rec.epoch < c.trusted && !c.verifiedPending(k, rec.nonce) {
+		buf := make([]byte, rec.size)
+		if _, err = io.ReadFull(f, buf); err == nil && crc32c(buf) != rec.crc {
+			err = fmt.Errorf("%w: block %v CRC32C mismatch", ErrCorrupt, id)
+		}
+		if err == nil {
+			c.noteAccess(k, rec, true)
+		}
+	} else if err == nil {
+		c.noteAccess(k, rec, false)
+	}
+	if err == nil {
+		return &BlockHandle{c: c, bkey: k, f: f, size: rec.size}, nil
+	}
+	if f != nil {
+		f.Close()
+	}
+	c.unpin(k)
+	if rec.dirty() {
+		// Dirty data is the only copy: never drop it silently.
+		return nil, fmt.Errorf("%w: dirty block %v unreadable: %v", ErrCorrupt, id, err)
+	}
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, ErrCorrupt) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		if derr := c.dropBlock(id, rec.nonce); derr != nil {
+			return nil, derr
+		}
+		return nil, errRetry
+	}
+	return nil, fmt.Errorf("cache: block %v: %w", id, err)
+}
+
+// dropBlock deletes the record of a clean block if it still has nonce,
+// then its file.
+func (c *Cache) dropBlock(id BlockID, nonce uint64) error {
+	bkey := id.key()
+	var d delta
+	var removed bool
+	err := c.db.Update(func(tx *bolt.Tx) error {
+		d, removed = delta{}, false
+		b := tx.Bucket(bktBlocks)
+		v := b.Get(bkey)
+		if v == nil {
+			return nil
+		}
+		rec, err := decodeBlockRec(v)
+		if err != nil || rec.nonce != nonce {
+			return err
+		}
+		removed = true
+		return deleteBlockTx(tx, bkey, rec, &d)
+	})
+	if err != nil {
+		return err
+	}
+	c.applyDelta(d)
+	if removed {
+		_ = os.Remove(c.blockPath(id, nonce))
+	}
+	return nil
+}
+
+// delta is the change a transaction made to the block totals.
+type delta struct{ bytes, dirty, blocks, dirtyBlocks int64 }
+
+func (d *delta) add(rec blockRec, sign int64) {
+	d.bytes += sign * rec.size
+	d.blocks += sign
+	if rec.dirty() {
+		d.dirty += sign * rec.size
+		d.dirtyBlocks += sign
+	}
+}
+
+// saveTx writes the delta into the meta counters.
+func (d delta) saveTx(tx *bolt.Tx) error {
+	meta := tx.Bucket(bktMeta)
+	return errors.Join(addU64(meta, metaBytes, d.bytes), addU64(meta, metaDirty, d.dirty),
+		addU64(meta, metaBlocks, d.blocks), addU64(meta, metaDirtyBlocks, d.dirtyBlocks))
+}
+
+func (c *Cache) applyDelta(d delta) {
+	c.mu.Lock()
+	c.bytes += d.bytes
+	c.dirty += d.dirty
+	c.blocks += d.blocks
+	c.dirtyBlocks += d.dirtyBlocks
+	c.mu.Unlock()
+}
+
+// deleteBlockTx deletes a block record, its atime entry and its share of
+// the counters (saved in tx and added to d).
+func deleteBlockTx(tx *bolt.Tx, bkey []byte, rec blockRec, d *delta) error {
+	if rec.evictable() {
+		if err := tx.Bucket(bktAtime).Delete(atimeKey(rec.atime, bkey)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bktBlocks).Delete(bkey); err != nil {
+		return err
+	}
+	var one delta
+	one.add(rec, -1)
+	d.bytes, d.dirty, d.blocks, d.dirtyBlocks = d.bytes+one.bytes, d.dirty+one.dirty, d.blocks+one.blocks, d.dirtyBlocks+one.dirtyBlocks
+	return one.saveTx(tx)
+}
+
+// putBlockTx writes rec (replacing old, when there was one).
+func putBlockTx(tx *bolt.Tx, bkey []byte, rec blockRec, d *delta) error {
+	if err := tx.Bucket(bktBlocks).Put(bkey, rec.encode()); err != nil {
+		return err
+	}
+	if rec.evictable() {
+		if err := tx.Bucket(bktAtime).Put(atimeKey(rec.atime, bkey), nil); err != nil {
+			return err
+		}
+	}
+	var one delta
+	one.add(rec, 1)
+	d.bytes, d.dirty, d.blocks, d.dirtyBlocks = d.bytes+one.bytes, d.dirty+one.dirty, d.blocks+one.blocks, d.dirtyBlocks+one.dirtyBlocks
+	return one.saveTx(tx)
+}
+
+// flight is one fetch in progress. Its fields other than waiters are
+// written by the fetching goroutine before done is closed.
+type flight struct {
+	done    chan struct{}
+	cancel  context.CancelFunc
+	waiters int // GUARDED_BY(Cache.mu)
+	err     error
+	data    []byte // set when the block could not be cached
+}
+
+func (c *Cache) fetchBlock(ctx context.Context, id BlockID, k string, fetch FetchFunc) (*BlockHandle, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	f := c.flights[k]
+	if f == nil {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel}
+		c.flights[k] = f
+		c.pins[k]++ // held by the flight until its last waiter is done
+		go c.runFlight(fctx, f, id, k, fetch)
+	}
+	f.waiters++
+	c.mu.Unlock()
+
+	var err error
+	select {
+	case <-f.done:
+		err = f.err
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	// The flight's pin keeps a stored block from eviction until every
+	// waiter has opened it.
+	defer c.leaveFlight(f, k)
+	if err != nil {
+		return nil, err
+	}
+	if f.data != nil {
+		c.pin(k)
+		return &BlockHandle{c: c, bkey: k, data: f.data, size: int64(len(f.data))}, nil
+	}
+	rec, found, err := c.lookup(ctx, []byte(k))
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, errRetry
+	}
+	return c.openCached(id, k, rec)
+}
+
+// leaveFlight ends one waiter's interest. The last waiter cancels a fetch
+// still running and, once it is done, releases the flight's pin.
+func (c *Cache) leaveFlight(f *flight, k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f.waiters--
+	if f.waiters > 0 {
+		return
+	}
+	select {
+	case <-f.done:
+		if c.pins[k]--; c.pins[k] <= 0 {
+			delete(c.pins, k)
+		}
+	default:
+		f.cancel() // runFlight releases the pin when it ends with no waiters
+	}
+}
+
+func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, fetch FetchFunc) {
+	defer f.cancel()
+	f.data, f.err = c.doFetch(ctx, id, fetch)
+	c.mu.Lock()
+	delete(c.flights, k)
+	close(f.done)
+	if f.waiters == 0 {
+		if c.pins[k]--; c.pins[k] <= 0 {
+			delete(c.pins, k)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// doFetch fetches and stores a block; it returns the data only when the
+// cache had no room to store it.
+func (c *Cache) doFetch(ctx context.Context, id BlockID, fetch FetchFunc) ([]byte, error) {
+	if err := c.fetchMem.Acquire(ctx, c.opts.BlockSize); err != nil {
+		return nil, err
+	}
+	defer c.fetchMem.Release(c.opts.BlockSize)
+	data, err := fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > c.opts.BlockSize {
+		return nil, fmt.Errorf("%w: fetched %d bytes for block %v, block size is %d", ErrInvalid, len(data), id, c.opts.BlockSize)
+	}
+	err = c.storeBlock(ctx, id, data, false)
+	if errors.Is(err, errNoRoom) {
+		return data, nil
+	}
+	return nil, err
+}
+
+// WriteBlock stores data as block id, dirty: it is never evicted until
+// MarkClean. It is durable (fsynced data, synced commit) when WriteBlock
+// returns. When dirty bytes alone would pass MaxSize it fails with
+// ErrNoSpace.
+func (c *Cache) WriteBlock(ctx context.Context, id BlockID, data []byte) error {
+	if id.Index < 0 || int64(len(data)) > c.opts.BlockSize {
+		return fmt.Errorf("%w: block %v of %d bytes", ErrInvalid, id, len(data))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.storeBlock(ctx, id, data, true)
+}
+
+// storeBlock writes data as block id's file and commits its record.
+func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty bool) error {
+	n := int64(len(data))
+	if err := c.makeRoom(ctx, n, dirty); err != nil {
+		return err
+	}
+	defer c.unreserve(n, dirty)
+
+	nonce := rand.Uint64()
+	path := c.blockPath(id, nonce)
+	c.sweepMu.RLock()
+	defer c.sweepMu.RUnlock()
+	if err := writeFileAtomic(path, data, dirty && !c.opts.NoSync); err != nil {
+		return fmt.Errorf("cache: writing block %v: %w", id, err)
+	}
+	rec := blockRec{size: n, crc: crc32c(data), atime: time.Now().Unix(), nonce: nonce, epoch: c.epoch}
+	if dirty {
+		rec.flags |= blockFlagDirty
+	}
+	bkey := id.key()
+	var d delta
+	var old *blockRec
+	err := c.update(ctx, func(tx *bolt.Tx) error {
+		d, old = delta{}, nil
+		if v := tx.Bucket(bktBlocks).Get(bkey); v != nil {
+			o, err := decodeBlockRec(v)
+			if err != nil {
+				return err
+			}
+			old = &o
+			rec.flags |= o.flags & blockFlagPinned
+			if err := deleteBlockTx(tx, bkey, o, &d); err != nil {
+				return err
+			}
+		}
+		return putBlockTx(tx, bkey, rec, &d)
+	})
+	if err != nil {
+		_ = os.Remove(path)
+		return err
+	}
+	c.applyDelta(d)
+	if old != nil && old.nonce != nonce {
+		_ = os.Remove(c.blockPath(id, old.nonce))
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte, sync bool) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, tmpPattern)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+		return err
+	}
+	if sync {
+		return syncDir(dir)
+	}
+	return nil
+}
+
+// updateBlock applies fn to the record of id in a synced transaction.
+func (c *Cache) updateBlock(ctx context.Context, id BlockID, fn func(rec *blockRec)) error {
+	bkey := id.key()
+	var d delta
+	err := c.update(ctx, func(tx *bolt.Tx) error {
+		d = delta{}
+		v := tx.Bucket(bktBlocks).Get(bkey)
+		if v == nil {
+			return fmt.Errorf("%w: %v", ErrNotCached, id)
+		}
+		rec, err := decodeBlockRec(v)
+		if err != nil {
+			return err
+		}
+		if err := deleteBlockTx(tx, bkey, rec, &d); err != nil {
+			return err
+		}
+		fn(&rec)
+		return putBlockTx(tx, bkey, rec, &d)
+	})
+	if err == nil {
+		c.applyDelta(d)
+	}
+	return err
+}
+
+// MarkClean marks a dirty block clean (uploaded): it becomes evictable.
+func (c *Cache) MarkClean(ctx context.Context, id BlockID) error {
+	return c.updateBlock(ctx, id, func(rec *blockRec) {
+		rec.flags &^= blockFlagDirty
+		rec.atime = time.Now().Unix()
+	})
+}
+
+// SetPinned sets or clears a block's persistent pin: a pinned block is
+// never evicted (it still counts toward MaxSize).
+func (c *Cache) SetPinned(ctx context.Context, id BlockID, pinned bool) error {
+	return c.updateBlock(ctx, id, func(rec *blockRec) {
+		if pinned {
+			rec.flags |= blockFlagPinned
+		} else {
+			rec.flags &^= blockFlagPinned
+		}
+	})
+}
+
+// DeleteBlock removes block id whatever its state (dirty included).
+func (c *Cache) DeleteBlock(ctx context.Context, id BlockID) error {
+	var rec blockRec
+	var found bool
+	err := c.view(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bktBlocks).Get(id.key())
+		if v == nil {
+			return nil
+		}
+		found = true
+		var err error
+		rec, err = decodeBlockRec(v)
+		return err
+	})
+	if err != nil || !found {
+		return err
+	}
+	return c.dropBlock(id, rec.nonce)
+}
+
+// DropObject removes the clean blocks of every version of (store, key) and
+// reports how many it removed. Dirty and pinned blocks stay.
+func (c *Cache) DropObject(ctx context.Context, store, key string) (int, error) {
+	prefix := objectPrefix(store, key)
+	type victim struct {
+		id    BlockID
+		nonce uint64
+	}
+	var victims []victim
+	var d delta
+	err := c.update(ctx, func(tx *bolt.Tx) error {
+		victims, d = nil, delta{}
+		var keys [][]byte
+		var recs []blockRec
+		cur := tx.Bucket(bktBlocks).Cursor()
+		for k, v := cur.Seek(prefix); k != nil && hasPrefix(k, prefix); k, v = cur.Next() {
+			rec, err := decodeBlockRec(v)
+			if err != nil {
+				return err
+			}
+			if rec.evictable() {
+				keys = append(keys, append([]byte(nil), k...))
+				recs = append(recs, rec)
+			}
+		}
+		for i, k := range keys {
+			id, ok := parseBlockKey(k)
+			if !ok {
+				return fmt.Errorf("%w: block key %x", ErrCorrupt, k)
+			}
+			if err := deleteBlockTx(tx, k, recs[i], &d); err != nil {
+				return err
+			}
+			victims = append(victims, victim{id, recs[i].nonce})
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	c.applyDelta(d)
+	for _, v := range victims {
+		_ = os.Remove(c.blockPath(v.id, v.nonce))
+	}
+	return len(victims), nil
+}
