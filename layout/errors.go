@@ -1,0 +1,16 @@
+package layout
+
+import "errors"
+
+// Sentinel errors of the name mapping and of Confine. Errors about keys wrap
+// providers.ErrInvalidKey instead, so callers test one sentinel for "this key
+// cannot be used" whichever layer refused it.
+var (
+	// ErrInvalidName: a string is not a file name (empty, ".", "..", holds
+	// "/" or NUL, or is over MaxNameLen bytes where a name on disk is
+	// required), or a path is not a relative path of such names.
+	ErrInvalidName = errors.New("invalid file name")
+	// ErrInvalidRoot: Confine was given a root that is not a plain key
+	// prefix (see Confine).
+	ErrInvalidRoot = errors.New("invalid confinement root")
+)
