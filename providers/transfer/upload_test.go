@@ -1,0 +1,368 @@
+package transfer
+
+import (
+	"bytes"
+	"context"
+	"hash/crc32"
+	"io"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/faulty"
+	"github.com/byobfs/byob/providers/mem"
+)
+
+// smallMem is a mem store with 1 KiB minimum parts.
+func smallMem(maxParts int) *mem.Store {
+	return mem.New(mem.Options{MinPartSize: 1 << 10, MaxParts: maxParts})
+}
+
+func testOptions() Options {
+	o := DefaultOptions()
+	o.PartSize = 1 << 10
+	o.Retry = noSleep(20, nil)
+	return o
+}
+
+func readAll(t *testing.T, st providers.Store, key string) []byte {
+	t.Helper()
+	rc, _, err := st.Get(context.Background(), key, 0, -1, providers.GetOptions{})
+	require.NoError(t, err)
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	require.NoError(t, err)
+	return b
+}
+
+func requireCRC(t *testing.T, info providers.ObjectInfo, data []byte) {
+	t.Helper()
+	want := providers.CRC32C(crc32.Checksum(data, providers.CRC32CTable))
+	for _, c := range info.Checksums {
+		if c.Algorithm == providers.ChecksumCRC32C {
+			require.True(t, c.Equal(want), "whole CRC32C %s, want %s", c, want)
+			return
+		}
+	}
+	t.Fatalf("no CRC32C in %v", info.Checksums)
+}
+
+// requireGone asserts the store no longer knows the upload.
+func requireGone(t *testing.T, st providers.Store, key, id string) {
+	t.Helper()
+	require.NotEmpty(t, id)
+	_, err := st.(providers.Multiparter).ResumeMultipart(context.Background(), key, id)
+	require.ErrorIs(t, err, providers.ErrUploadNotFound)
+}
+
+// idRecorder returns an AfterPart hook that records the journaled upload ID.
+func idRecorder(j *MemJournal, key string, id *atomic.Value) func(int) {
+	return func(int) {
+		if rec, _ := j.LoadUpload(context.Background(), "mem", key); rec != nil {
+			id.Store(rec.UploadID)
+		}
+	}
+}
+
+func TestUploadFileSmallIsOnePut(t *testing.T) {
+	ctx := context.Background()
+	f := faulty.Wrap(smallMem(0), faulty.Options{})
+	u := NewUploader(f, testOptions())
+	data := randBytes(1, 1<<10) // exactly one part
+	info, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 1, f.Calls(faulty.OpPut))
+	require.Equal(t, 0, f.Calls(faulty.OpCreateMultipart))
+	require.Equal(t, data, readAll(t, f, "k"))
+	requireCRC(t, info, data)
+}
+
+func TestUploadFileWithFaults(t *testing.T) {
+	ctx := context.Background()
+	f := faulty.Wrap(smallMem(0), faulty.Options{Seed: 3, Rules: []faulty.StoreRule{
+		faulty.FailRate(faulty.OpUploadPart, 0.2),
+		faulty.FailRate(faulty.OpCreateMultipart, 0.5),
+		faulty.FailRate(faulty.OpComplete, 0.5),
+	}})
+	j := NewMemJournal()
+	var id atomic.Value
+	o := testOptions()
+	o.Journal, o.StoreID = j, "mem"
+	o.AfterPart = idRecorder(j, "big", &id)
+	u := NewUploader(f, o)
+	data := randBytes(2, 100<<10+123)
+	put := providers.PutOptions{Metadata: map[string]string{providers.MetaMD5: "given"}}
+	info, err := u.UploadFile(ctx, "big", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{Size: int64(len(data))}, put)
+	require.NoError(t, err)
+	require.Equal(t, data, readAll(t, f, "big"))
+	requireCRC(t, info, data)
+	require.Greater(t, f.Injected(), 5)
+	require.Equal(t, 0, j.Len(), "journal record removed after complete")
+	requireGone(t, f, "big", id.Load().(string))
+	st, err := f.Stat(ctx, "big")
+	require.NoError(t, err)
+	require.Equal(t, "given", st.Metadata[providers.MetaMD5], "md5chksum passed through as given")
+
+	// Without it nothing computes one.
+	_, err = u.UploadFile(ctx, "big2", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	require.NoError(t, err)
+	st, err = f.Stat(ctx, "big2")
+	require.NoError(t, err)
+	require.NotContains(t, st.Metadata, providers.MetaMD5)
+}
+
+func TestUploadFilePartCountLimit(t *testing.T) {
+	ctx := context.Background()
+	f := faulty.Wrap(smallMem(8), faulty.Options{})
+	u := NewUploader(f, testOptions())
+	data := randBytes(4, 100<<10)
+	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	require.NoError(t, err)
+	require.LessOrEqual(t, f.Calls(faulty.OpUploadPart), 8)
+	require.Greater(t, f.Calls(faulty.OpUploadPart), 1)
+	require.Equal(t, data, readAll(t, f, "k"))
+
+	ps, err := filePartSize(10<<40, 0, providers.Capabilities{MinPartSize: 5 << 20, MaxPartSize: 5 << 30, MaxParts: 10000})
+	require.NoError(t, err)
+	require.Equal(t, int64(1049)<<20, ps, "10 TiB in 10,000 parts of whole MiB")
+	_, err = filePartSize(1<<30, 0, providers.Capabilities{MinPartSize: 1, MaxPartSize: 1 << 20, MaxParts: 10})
+	require.ErrorIs(t, err, providers.ErrInvalidArgument)
+}
+
+func TestUploadFileAbortsOnFinalFailure(t *testing.T) {
+	ctx := context.Background()
+	f := faulty.Wrap(smallMem(0), faulty.Options{Rules: []faulty.StoreRule{{Op: faulty.OpUploadPart, Nth: 5,
+		Err: providers.NewOpError("upload-part", "k", providers.ErrPermission, nil)}}})
+	j := NewMemJournal()
+	var id atomic.Value
+	o := testOptions()
+	o.Journal, o.StoreID = j, "mem"
+	o.AfterPart = idRecorder(j, "k", &id)
+	u := NewUploader(f, o)
+	data := randBytes(5, 20<<10)
+	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	require.ErrorIs(t, err, providers.ErrPermission)
+	require.GreaterOrEqual(t, f.Calls(faulty.OpAbort), 1)
+	requireGone(t, f, "k", id.Load().(string))
+	require.Equal(t, 0, j.Len(), "an aborted upload leaves no journal record")
+	_, err = f.Stat(ctx, "k")
+	require.ErrorIs(t, err, providers.ErrNotExist)
+
+	// Retries exhausted on a retryable error: aborted as well.
+	f.SetRules(faulty.FailRate(faulty.OpUploadPart, 1))
+	f.Reset()
+	_, err = u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	require.ErrorIs(t, err, providers.ErrServer)
+	require.GreaterOrEqual(t, f.Calls(faulty.OpAbort), 1)
+	require.Equal(t, 0, j.Len())
+}
+
+func TestUploadFileResumeAfterCrash(t *testing.T) {
+	f := faulty.Wrap(smallMem(0), faulty.Options{})
+	j := NewMemJournal()
+	data := randBytes(6, 40<<10+5) // 41 parts of 1 KiB
+	src := providers.SourceFingerprint{Path: "/data/x", Size: int64(len(data)), ModTime: time.Unix(1700000000, 0)}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	o := testOptions()
+	o.Journal, o.StoreID = j, "mem"
+	o.AfterPart = func(n int) {
+		if n == 10 {
+			cancel() // the "crash": nothing after this part counts
+		}
+	}
+	_, err := NewUploader(f, o).UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+	rec, err := j.LoadUpload(context.Background(), "mem", "k")
+	require.NoError(t, err)
+	require.NotNil(t, rec, "a cancelled journaled upload stays resumable")
+	require.GreaterOrEqual(t, len(rec.Parts), 10)
+	require.Equal(t, 0, f.Calls(faulty.OpAbort))
+	journaled := len(rec.Parts)
+
+	f.Reset()
+	o.AfterPart = nil
+	info, err := NewUploader(f, o).UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 1, f.Calls(faulty.OpResumeMultipart))
+	require.Equal(t, 0, f.Calls(faulty.OpCreateMultipart))
+	require.Equal(t, 41-journaled, f.Calls(faulty.OpUploadPart), "only the missing parts are sent")
+	require.Equal(t, data, readAll(t, f, "k"))
+	requireCRC(t, info, data)
+	require.Equal(t, 0, j.Len())
+	requireGone(t, f, "k", rec.UploadID)
+
+	// A changed source does not resume: the old upload is aborted.
+	ctx, cancel = context.WithCancel(context.Background())
+	o.AfterPart = func(n int) {
+		if n == 3 {
+			cancel()
+		}
+	}
+	_, err = NewUploader(f, o).UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
+	require.ErrorIs(t, err, context.Canceled)
+	rec, _ = j.LoadUpload(context.Background(), "mem", "k")
+	require.NotNil(t, rec)
+	f.Reset()
+	src.ModTime = src.ModTime.Add(time.Second)
+	o.AfterPart = nil
+	_, err = NewUploader(f, o).UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 1, f.Calls(faulty.OpCreateMultipart))
+	require.Equal(t, 41, f.Calls(faulty.OpUploadPart))
+	requireGone(t, f, "k", rec.UploadID)
+}
+
+func TestAbortStale(t *testing.T) {
+	ctx := context.Background()
+	m := smallMem(0)
+	j := NewMemJournal()
+	old, err := m.CreateMultipart(ctx, "old", providers.PutOptions{})
+	require.NoError(t, err)
+	fresh, err := m.CreateMultipart(ctx, "fresh", providers.PutOptions{})
+	require.NoError(t, err)
+	now := time.Now()
+	require.NoError(t, j.SaveUpload(ctx, &providers.UploadJournal{Store: "mem", Key: "old", UploadID: old.ID(), Updated: now.Add(-8 * 24 * time.Hour)}))
+	require.NoError(t, j.SaveUpload(ctx, &providers.UploadJournal{Store: "mem", Key: "fresh", UploadID: fresh.ID(), Updated: now}))
+	require.NoError(t, j.SaveUpload(ctx, &providers.UploadJournal{Store: "other", Key: "old", UploadID: "x", Updated: now.Add(-8 * 24 * time.Hour)}))
+	gone, err := AbortStale(ctx, m, j, "mem", DefaultStaleAge)
+	require.NoError(t, err)
+	require.Len(t, gone, 1)
+	require.Equal(t, "old", gone[0].Key)
+	requireGone(t, m, "old", old.ID())
+	_, err = m.ResumeMultipart(ctx, "fresh", fresh.ID())
+	require.NoError(t, err)
+	require.Equal(t, 2, j.Len())
+}
+
+// pseudoStream yields n pseudo-random bytes in odd-sized reads, hiding its size.
+type pseudoStream struct {
+	data []byte
+	off  int
+}
+
+func (s *pseudoStream) Read(p []byte) (int, error) {
+	if s.off >= len(s.data) {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), 777)], s.data[s.off:])
+	s.off += n
+	return n, nil
+}
+
+func TestUploadStreamGrowsParts(t *testing.T) {
+	ctx := context.Background()
+	m := mem.New(mem.Options{MinPartSize: 1 << 10, MaxParts: 20, MaxObjectSize: 1 << 20})
+	f := faulty.Wrap(m, faulty.Options{Seed: 5, Rules: []faulty.StoreRule{faulty.FailRate(faulty.OpUploadPart, 0.2)}})
+	u := NewUploader(f, testOptions())
+	data := randBytes(7, 300<<10) // far more than 20 parts of 1 KiB
+	info, err := u.UploadStream(ctx, "s", &pseudoStream{data: data}, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, data, readAll(t, f, "s"))
+	requireCRC(t, info, data)
+
+	sz := newStreamSizer(1<<10, m.Capabilities())
+	require.GreaterOrEqual(t, sz.capacity(20), int64(1<<20), "20 parts reach MaxObjectSize")
+	require.Equal(t, int64(1<<10), sz.size(1))
+
+	s3 := newStreamSizer(0, providers.Capabilities{MinPartSize: 5 << 20, MaxPartSize: 5 << 30, MaxParts: 10000, MaxObjectSize: 5 << 40})
+	require.GreaterOrEqual(t, s3.capacity(10000), int64(5<<40))
+	require.Greater(t, s3.every, 100, "S3 parts grow slowly")
+
+	// Short streams are one Put; too long ones fail and are aborted.
+	f.SetRules()
+	f.Reset()
+	_, err = u.UploadStream(ctx, "short", &pseudoStream{data: data[:1000]}, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, 1, f.Calls(faulty.OpPut))
+	require.Equal(t, 0, f.Calls(faulty.OpCreateMultipart))
+	require.Equal(t, data[:1000], readAll(t, f, "short"))
+
+	_, err = u.UploadStream(ctx, "huge", &pseudoStream{data: make([]byte, 2<<20)}, providers.PutOptions{})
+	require.ErrorIs(t, err, providers.ErrInvalidArgument)
+	require.Equal(t, 1, f.Calls(faulty.OpAbort))
+}
+
+func TestUploadStreamMemoryCap(t *testing.T) {
+	ctx := context.Background()
+	f := faulty.Wrap(smallMem(0), faulty.Options{Rules: []faulty.StoreRule{faulty.AddLatency(faulty.OpUploadPart, time.Millisecond)}})
+	o := testOptions()
+	o.PartSize = 4 << 10
+	o.Concurrency = 4
+	o.MemoryLimit = 4 * 4 << 10 // 4 parts in flight + 1 being read: the pool must throttle the reader
+	u := NewUploader(f, o)
+	data := randBytes(8, 200<<10)
+
+	var mu sync.Mutex
+	maxLive := int64(0)
+	u.o.AfterPart = func(int) {
+		in, _ := u.pool.stats()
+		mu.Lock()
+		maxLive = max(maxLive, in)
+		mu.Unlock()
+		require.True(t, u.pool.checkInvariants())
+	}
+	_, err := u.UploadStream(ctx, "s", &pseudoStream{data: data}, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, data, readAll(t, f, "s"))
+	_, peak := u.pool.stats()
+	require.LessOrEqual(t, peak, o.MemoryLimit)
+	require.Equal(t, int64(4*4<<10), peak, "four 4 KiB buffers live at the peak")
+	require.LessOrEqual(t, maxLive, o.MemoryLimit)
+	in, _ := u.pool.stats()
+	require.Zero(t, in)
+	require.True(t, u.pool.checkInvariants())
+}
+
+func TestUploadStreamSpills(t *testing.T) {
+	ctx := context.Background()
+	f := faulty.Wrap(smallMem(0), faulty.Options{})
+	dir := t.TempDir()
+	o := testOptions()
+	o.PartSize = 8 << 10
+	o.Concurrency = 2
+	o.MemoryLimit = 8 << 10 // threshold 4 KiB: 8 KiB parts spill
+	o.SpillDir = dir
+	spilled := 0
+	var mu sync.Mutex
+	o.AfterPart = func(int) {
+		ents, _ := os.ReadDir(dir)
+		mu.Lock()
+		spilled = max(spilled, len(ents))
+		mu.Unlock()
+	}
+	u := NewUploader(f, o)
+	data := randBytes(9, 50<<10)
+	_, err := u.UploadStream(ctx, "s", &pseudoStream{data: data}, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, data, readAll(t, f, "s"))
+	require.Greater(t, spilled, 0, "parts went through spill files")
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, ents, "spill files removed")
+	_, peak := u.pool.stats()
+	require.Zero(t, peak, "no part buffer in memory")
+}
+
+func TestUploadWithoutMultipart(t *testing.T) {
+	ctx := context.Background()
+	st := onlyStore{smallMem(0)}
+	u := NewUploader(st, testOptions())
+	data := randBytes(10, 10<<10)
+	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	require.NoError(t, err)
+	_, err = u.UploadStream(ctx, "s", &pseudoStream{data: data}, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, data, readAll(t, st, "k"))
+	require.Equal(t, data, readAll(t, st, "s"))
+	_, isMP := u.st.(providers.Multiparter)
+	require.False(t, isMP)
+}
+
+// onlyStore hides every optional interface of a store.
+type onlyStore struct{ providers.Store }
