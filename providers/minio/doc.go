@@ -8,7 +8,10 @@
 // byte), a CRC32C is sent only when the caller gives one, and multipart and
 // listings use minio.Core so each call is one request.
 //
-// Files by concern: client.go (endpoint, region, credentials, transport with
-// AWS_CA_BUNDLE and extra CAs), store.go (Store, Capabilities, key checks),
-// rw.go, list.go, copy.go, multipart.go, presign.go and errors.go.
+// What does not depend on the SDK lives in providers/internal/s3compat,
+// shared with providers/s3, so sdk=aws and sdk=minio apply the same rules.
+//
+// Files by concern: client.go (minio-go's endpoint form, credentials),
+// store.go (Store, put options), rw.go, list.go, copy.go, multipart.go,
+// presign.go and errors.go (status and code of minio-go errors).
 package minio

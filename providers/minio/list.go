@@ -6,44 +6,36 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/internal/s3compat"
 )
 
 // List implements providers.Store with ListObjectsV2 pages (minio.Core, so
-// page boundaries are known). Each page's objects and common prefixes come
-// in two arrays and are merged into byte order; anything at or before the
-// last emitted key (or StartAfter) is dropped, so fn sees strictly
-// increasing keys. minio-go requests keys URL-encoded and decodes them.
+// page boundaries are known); s3compat.List merges each page into byte
+// order and applies StartAfter. minio-go requests keys URL-encoded and
+// decodes them.
 func (s *Store) List(ctx context.Context, opts providers.ListOptions, fn func(providers.Entry) error) error {
-	last := opts.StartAfter
-	token := ""
-	startAfter := opts.StartAfter
-	for {
+	return s3compat.List(ctx, opts, func(ctx context.Context, startAfter, token string) (s3compat.Page, error) {
 		res, err := s.listPage(ctx, opts.Prefix, startAfter, token, opts.Delimiter, 0)
 		if err != nil {
-			return mapErr("list", opts.Prefix, err)
+			return s3compat.Page{}, mapErr("list", opts.Prefix, err)
 		}
-		objs := make([]providers.Entry, 0, len(res.Contents))
+		p := s3compat.Page{
+			Objects:  make([]providers.Entry, 0, len(res.Contents)),
+			Prefixes: make([]providers.Entry, 0, len(res.CommonPrefixes)),
+		}
 		for _, o := range res.Contents {
-			objs = append(objs, providers.Entry{ObjectInfo: providers.ObjectInfo{
-				Key:     o.Key,
-				Size:    o.Size,
-				Version: trimETag(o.ETag),
-				ETag:    `"` + trimETag(o.ETag) + `"`,
-				ModTime: o.LastModified,
-			}})
+			e := providers.Entry{ObjectInfo: providers.ObjectInfo{Key: o.Key, Size: o.Size, ModTime: o.LastModified}}
+			e.Version, e.ETag = etags(o.ETag)
+			p.Objects = append(p.Objects, e)
 		}
-		prefixes := make([]providers.Entry, 0, len(res.CommonPrefixes))
-		for _, p := range res.CommonPrefixes {
-			prefixes = append(prefixes, providers.Entry{ObjectInfo: providers.ObjectInfo{Key: p.Prefix}, IsPrefix: true})
+		for _, cp := range res.CommonPrefixes {
+			p.Prefixes = append(p.Prefixes, providers.Entry{ObjectInfo: providers.ObjectInfo{Key: cp.Prefix}, IsPrefix: true})
 		}
-		if last, err = mergeEmit(objs, prefixes, last, fn); err != nil {
-			return err
+		if res.IsTruncated {
+			p.Next = res.NextContinuationToken
 		}
-		if !res.IsTruncated || res.NextContinuationToken == "" {
-			return nil
-		}
-		token, startAfter = res.NextContinuationToken, ""
-	}
+		return p, nil
+	}, fn)
 }
 
 // listPage is one ListObjectsV2 request. minio.Core's call takes no ctx, so
@@ -68,38 +60,4 @@ func (s *Store) listPage(ctx context.Context, prefix, startAfter, token, delimit
 	case r := <-ch:
 		return r.res, r.err
 	}
-}
-
-// mergeEmit calls fn for the entries of two sorted slices in byte order,
-// skipping any at or before last, and returns the new last key.
-func mergeEmit(objs, prefixes []providers.Entry, last string, fn func(providers.Entry) error) (string, error) {
-	i, j := 0, 0
-	for i < len(objs) || j < len(prefixes) {
-		var e providers.Entry
-		if j >= len(prefixes) || (i < len(objs) && objs[i].Key < prefixes[j].Key) {
-			e = objs[i]
-			i++
-		} else {
-			e = prefixes[j]
-			j++
-		}
-		if last != "" && e.Key <= last {
-			continue
-		}
-		if err := fn(e); err != nil {
-			return last, err
-		}
-		last = e.Key
-	}
-	return last, nil
-}
-
-func trimETag(e string) string {
-	for len(e) > 0 && e[0] == '"' {
-		e = e[1:]
-	}
-	for len(e) > 0 && e[len(e)-1] == '"' {
-		e = e[:len(e)-1]
-	}
-	return e
 }

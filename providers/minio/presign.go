@@ -7,12 +7,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/internal/s3compat"
 )
-
-const maxPresignExpiry = 7 * 24 * time.Hour
 
 // Presign implements providers.Presigner for GET, HEAD, PUT, DELETE and,
 // with UploadID and PartNumber, a part upload (PUT). The returned headers
@@ -21,9 +19,8 @@ func (s *Store) Presign(ctx context.Context, req providers.PresignRequest) (stri
 	if err := s.checkKey("presign", req.Key); err != nil {
 		return "", nil, err
 	}
-	if req.Expiry <= 0 || req.Expiry > maxPresignExpiry {
-		return "", nil, providers.NewOpError("presign", req.Key, providers.ErrInvalidArgument,
-			fmt.Errorf("expiry %v outside (0, %v]", req.Expiry, maxPresignExpiry))
+	if err := s3compat.CheckExpiry(req.Key, req.Expiry); err != nil {
+		return "", nil, err
 	}
 	method := strings.ToUpper(req.Method)
 	q := url.Values{}
@@ -32,9 +29,8 @@ func (s *Store) Presign(ctx context.Context, req providers.PresignRequest) (stri
 	case http.MethodGet, http.MethodHead, http.MethodDelete:
 	case http.MethodPut:
 		if req.UploadID != "" {
-			if req.PartNumber < 1 || req.PartNumber > maxParts {
-				return "", nil, providers.NewOpError("presign", req.Key, providers.ErrInvalidArgument,
-					fmt.Errorf("part number %d", req.PartNumber))
+			if err := s3compat.CheckPresignPart(req.Key, req.PartNumber); err != nil {
+				return "", nil, err
 			}
 			q.Set("partNumber", strconv.Itoa(req.PartNumber))
 			q.Set("uploadId", req.UploadID)
@@ -43,7 +39,7 @@ func (s *Store) Presign(ctx context.Context, req providers.PresignRequest) (stri
 			}
 			break
 		}
-		if err := checkIfNoneMatch("presign", req.Key, req.Put.IfNoneMatch); err != nil {
+		if err := s3compat.CheckIfNoneMatch("presign", req.Key, req.Put.IfNoneMatch); err != nil {
 			return "", nil, err
 		}
 		if req.Put.ContentType != "" {

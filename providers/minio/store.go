@@ -3,15 +3,14 @@ package minio
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/internal/s3compat"
 )
 
 // Store is one bucket reached with minio-go. It is safe for concurrent use;
@@ -42,35 +41,11 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{core: core, bucket: a.Bucket, tr: tr, opts: opts, ep: ep}
+	s := &Store{core: core, bucket: a.Bucket, tr: tr, opts: opts, ep: ep, caps: s3compat.Capabilities(opts, ep.AWS)}
 	if a.KMSKeyID != "" {
 		if s.sse, err = encrypt.NewSSEKMS(a.KMSKeyID, nil); err != nil {
 			return nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, err)
 		}
-	}
-	oddKeys, coexist := ep.AWS, ep.AWS
-	if opts.OddKeys != nil {
-		oddKeys = *opts.OddKeys
-	}
-	if opts.ObjectPrefixCoexist != nil {
-		coexist = *opts.ObjectPrefixCoexist
-	}
-	s.caps = providers.Capabilities{
-		Multipart:           providers.MultipartNative,
-		MinPartSize:         minPartSize,
-		MaxPartSize:         maxPartSize,
-		MaxParts:            maxParts,
-		MaxObjectSize:       maxObjectSize,
-		MaxPutSize:          maxPutSize,
-		ResumableUploads:    true,
-		NativeStartAfter:    true,
-		VerifiedChecksums:   []providers.ChecksumAlgorithm{providers.ChecksumCRC32C, providers.ChecksumMD5},
-		ObjectPrefixCoexist: coexist,
-		ConflictsRefused:    !coexist && opts.CheckPrefixConflicts,
-		OddKeys:             oddKeys,
-		MaxKeyLength:        maxKeyLength,
-		ConditionalWrites:   true,
-		VersionOnRewrite:    false,
 	}
 	return s, nil
 }
@@ -86,11 +61,7 @@ func Opener(ctx context.Context, a providers.Address) (providers.Store, string, 
 }
 
 // Capabilities implements providers.Store.
-func (s *Store) Capabilities() providers.Capabilities {
-	c := s.caps
-	c.VerifiedChecksums = append([]providers.ChecksumAlgorithm(nil), c.VerifiedChecksums...)
-	return c
-}
+func (s *Store) Capabilities() providers.Capabilities { return s3compat.CloneCapabilities(s.caps) }
 
 // Close releases idle connections.
 func (s *Store) Close() error {
@@ -101,73 +72,31 @@ func (s *Store) Close() error {
 // Bucket is the bucket this store is rooted at.
 func (s *Store) Bucket() string { return s.bucket }
 
-func checkIfNoneMatch(op, key, v string) error {
-	if v != "" && v != "*" {
-		return providers.NewOpError(op, key, providers.ErrInvalidArgument, errIfNoneMatch)
-	}
-	return nil
-}
+// checkKey: see s3compat.CheckKey.
+func (s *Store) checkKey(op, key string) error { return s3compat.CheckKey(op, key, s.caps.OddKeys) }
 
-// checkKey refuses, before any request, the empty key, keys over
-// MaxKeyLength and, where OddKeys is false, keys the server would refuse or
-// silently rewrite (MinIO strips a leading "/", so "/a" would reach "a").
-func (s *Store) checkKey(op, key string) error {
-	switch {
-	case key == "":
-		return providers.NewOpError(op, key, providers.ErrInvalidKey, errEmptyKey)
-	case len(key) > maxKeyLength:
-		return providers.NewOpError(op, "", providers.ErrInvalidKey, fmt.Errorf("key of %d bytes is over %d", len(key), maxKeyLength))
-	case !utf8.ValidString(key):
-		// minio-go refuses such names itself, with an untyped error.
-		return providers.NewOpError(op, key, providers.ErrInvalidKey, errNotUTF8)
-	case !s.caps.OddKeys && hasOddSegment(key):
-		return providers.NewOpError(op, key, providers.ErrInvalidKey, errOddKey)
-	}
-	return nil
-}
-
-func hasOddSegment(key string) bool {
-	segs := strings.Split(key, "/")
-	for i, seg := range segs {
-		if (seg == "" && i != len(segs)-1) || seg == "." || seg == ".." {
-			return true
-		}
-	}
-	return false
-}
-
-// checkPrefixConflict, where ObjectPrefixCoexist is false, refuses a write
-// of key when an ancestor ("a" for "a/b") is an object or key has
-// descendants. MinIO accepts both but then lists nothing under "a/". It
-// costs one HEAD per ancestor and one LIST per write, and is not atomic
-// against a concurrent writer of the conflicting key.
+// checkPrefixConflict: see s3compat.CheckPrefixConflict.
 func (s *Store) checkPrefixConflict(ctx context.Context, op, key string) error {
-	if s.caps.ObjectPrefixCoexist || !s.caps.ConflictsRefused {
-		return nil
-	}
-	for i := 1; i < len(key); i++ {
-		if key[i] != '/' {
-			continue
-		}
-		_, err := s.core.StatObject(ctx, s.bucket, key[:i], minio.StatObjectOptions{})
-		if err == nil {
-			return providers.NewOpError(op, key, providers.ErrInvalidKey, fmt.Errorf("%q is an object: this server cannot hold keys below it", key[:i]))
-		}
-		if me := mapErr(op, key, err); !errors.Is(me, providers.ErrNotExist) {
-			return me
-		}
-	}
-	if strings.HasSuffix(key, "/") || len(key) >= maxKeyLength {
-		return nil // no key can be below it
-	}
-	res, err := s.listPage(ctx, key+"/", "", "", "", 1)
-	if err != nil {
-		return mapErr(op, key, err)
-	}
-	if len(res.Contents) > 0 || len(res.CommonPrefixes) > 0 {
-		return providers.NewOpError(op, key, providers.ErrInvalidKey, fmt.Errorf("keys below %q exist: this server cannot hold an object beside them", key+"/"))
-	}
-	return nil
+	return s3compat.CheckPrefixConflict(ctx, op, key, s.caps, s3compat.ConflictProbe{
+		Head: func(ctx context.Context, k string) error {
+			_, err := s.core.StatObject(ctx, s.bucket, k, minio.StatObjectOptions{})
+			return err
+		},
+		AnyBelow: func(ctx context.Context, prefix string) (bool, error) {
+			res, err := s.listPage(ctx, prefix, "", "", "", 1)
+			if err != nil {
+				return false, err
+			}
+			return len(res.Contents) > 0 || len(res.CommonPrefixes) > 0, nil
+		},
+	}, mapErr)
+}
+
+// etags returns the Version and the quoted ETag of a minio-go ETag, which
+// may come without quotes.
+func etags(etag string) (version, quoted string) {
+	v := s3compat.Version(etag)
+	return v, `"` + v + `"`
 }
 
 // putOptions maps PutOptions onto minio-go's: user metadata as

@@ -7,9 +7,14 @@
 // retry from the typed errors in errors.go), checksums are sent only when the
 // caller gives one (CRC32C, verified by the server), and nothing is cached.
 //
-// Files by concern: client.go builds the SDK client (endpoint, region,
-// credentials, transport with AWS_CA_BUNDLE and extra CAs); store.go holds
-// the Store and its Capabilities; rw.go is Stat/Get/Put/Delete; list.go,
-// copy.go, multipart.go and presign.go the rest; errors.go the one error
-// mapping.
+// What does not depend on the SDK (options, capabilities, endpoint and
+// transport with AWS_CA_BUNDLE, key checks, the S3 error-code table, the
+// exact-size body, listing merge, copy and multipart bookkeeping) lives in
+// providers/internal/s3compat, shared with providers/minio; both run the
+// behaviour suite of s3compat/s3compattest.
+//
+// Files by concern: client.go builds the SDK client (credentials, region,
+// endpoint options); store.go holds the Store; rw.go is Stat/Get/Put/Delete;
+// list.go, copy.go, multipart.go and presign.go the rest; errors.go
+// extracts status and code from SDK errors.
 package s3

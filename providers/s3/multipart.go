@@ -3,7 +3,6 @@ package s3
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -12,20 +11,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/internal/s3compat"
 )
 
-// upload is one S3 multipart upload. Its fields are set at creation and
-// never change, so it is safe for concurrent part uploads.
+// upload is one S3 multipart upload; s3compat.UploadState holds what it
+// knows, which never changes, so it is safe for concurrent part uploads.
 type upload struct {
-	s   *Store
-	key string
-	id  string
-	// crc: the upload was created with ChecksumAlgorithm CRC32C, so every
-	// part and the Complete call carry their CRC32C.
-	crc         bool
-	contentType string
-	metadata    map[string]string
-	resumed     bool // metadata and content type unknown
+	s3compat.UploadState
+	s *Store
 }
 
 var _ providers.Upload = (*upload)(nil)
@@ -38,7 +31,7 @@ func (s *Store) CreateMultipart(ctx context.Context, key string, opts providers.
 	if err := s.checkKey("create-multipart", key); err != nil {
 		return nil, err
 	}
-	if err := checkIfNoneMatch("create-multipart", key, opts.IfNoneMatch); err != nil {
+	if err := s3compat.CheckIfNoneMatch("create-multipart", key, opts.IfNoneMatch); err != nil {
 		return nil, err
 	}
 	if err := s.checkPrefixConflict(ctx, "create-multipart", key); err != nil {
@@ -61,8 +54,8 @@ func (s *Store) CreateMultipart(ctx context.Context, key string, opts providers.
 	if err != nil {
 		return nil, mapErr("create-multipart", key, err)
 	}
-	return &upload{s: s, key: key, id: aws.ToString(out.UploadId), crc: crc,
-		contentType: opts.ContentType, metadata: providers.CloneMetadata(opts.Metadata)}, nil
+	return &upload{s: s, UploadState: s3compat.UploadState{ObjectKey: key, UploadID: aws.ToString(out.UploadId), CRC: crc,
+		ContentType: opts.ContentType, Metadata: providers.CloneMetadata(opts.Metadata)}}, nil
 }
 
 // ResumeMultipart implements providers.Multiparter: it checks the upload
@@ -83,51 +76,29 @@ func (s *Store) ResumeMultipart(ctx context.Context, key, uploadID string) (prov
 	if err != nil {
 		return nil, uploadErr("resume-multipart", key, err)
 	}
-	return &upload{s: s, key: key, id: uploadID, crc: out.ChecksumAlgorithm == types.ChecksumAlgorithmCrc32c, resumed: true}, nil
+	return &upload{s: s, UploadState: s3compat.UploadState{ObjectKey: key, UploadID: uploadID,
+		CRC: out.ChecksumAlgorithm == types.ChecksumAlgorithmCrc32c, Resumed: true}}, nil
 }
-
-// uploadErr maps an error of a call naming an upload ID: a 404 there means
-// the upload, not the object, is unknown.
-func uploadErr(op, key string, err error) error {
-	me := mapErr(op, key, err)
-	var oe *providers.OpError
-	if errors.As(me, &oe) && oe.Kind == providers.ErrNotExist {
-		oe.Kind = providers.ErrUploadNotFound
-	}
-	return me
-}
-
-func (u *upload) ID() string  { return u.id }
-func (u *upload) Key() string { return u.key }
 
 // UploadPart implements providers.Upload.
 func (u *upload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size int64, opts providers.PartOptions) (providers.Part, error) {
-	if n < 1 || n > maxParts || size < 0 || size > maxPartSize {
-		return providers.Part{}, providers.NewOpError("upload-part", u.key, providers.ErrInvalidArgument,
-			fmt.Errorf("part %d of %d bytes", n, size))
+	if err := u.CheckPart(n, size, opts); err != nil {
+		return providers.Part{}, err
 	}
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return providers.Part{}, providers.NewOpError("upload-part", u.key, nil, err)
+		return providers.Part{}, providers.NewOpError("upload-part", u.ObjectKey, nil, err)
 	}
-	er := &exactReader{r: r, remaining: size}
-	var body io.Reader = er
-	if size == 0 {
-		if err := er.checkEmpty(); err != nil {
-			return providers.Part{}, providers.NewOpError("upload-part", u.key, providers.ErrSizeMismatch, err)
-		}
-		body = emptyBody{}
+	er, body, err := s3compat.UploadBody("upload-part", u.ObjectKey, r, size, emptyBody{})
+	if err != nil {
+		return providers.Part{}, err
 	}
 	in := &s3.UploadPartInput{
 		Bucket:        aws.String(u.s.bucket),
-		Key:           aws.String(u.key),
-		UploadId:      aws.String(u.id),
+		Key:           aws.String(u.ObjectKey),
+		UploadId:      aws.String(u.UploadID),
 		PartNumber:    aws.Int32(int32(n)),
 		Body:          body,
 		ContentLength: aws.Int64(size),
-	}
-	if u.crc && opts.Checksum.Algorithm != providers.ChecksumCRC32C {
-		return providers.Part{}, providers.NewOpError("upload-part", u.key, providers.ErrInvalidArgument,
-			errors.New("the upload was created with CRC32C: every part needs its CRC32C"))
 	}
 	if !opts.Checksum.IsZero() {
 		switch opts.Checksum.Algorithm {
@@ -139,36 +110,28 @@ func (u *upload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size in
 		}
 	}
 	out, err := u.s.client.UploadPart(ctx, in, unsignedPayload)
-	if er.err != nil {
-		return providers.Part{}, providers.NewOpError("upload-part", u.key, providers.ErrSizeMismatch, er.err)
+	if err := er.Mismatch("upload-part", u.ObjectKey); err != nil {
+		return providers.Part{}, err
 	}
 	if err != nil {
-		return providers.Part{}, uploadErr("upload-part", u.key, err)
+		return providers.Part{}, uploadErr("upload-part", u.ObjectKey, err)
 	}
-	p := providers.Part{Number: n, Size: size, ETag: aws.ToString(out.ETag)}
-	if opts.Checksum.Algorithm == providers.ChecksumCRC32C {
-		p.Checksum = opts.Checksum
-		if c := aws.ToString(out.ChecksumCRC32C); c != "" {
-			if cs, err := providers.ParseChecksumBase64(providers.ChecksumCRC32C, c); err == nil {
-				p.Checksum = cs
-			}
-		}
-	}
-	return p, nil
+	return s3compat.Uploaded(n, size, aws.ToString(out.ETag), opts, aws.ToString(out.ChecksumCRC32C)), nil
 }
 
+// emptyBody is the body of an empty part.
 type emptyBody struct{}
 
 func (emptyBody) Read([]byte) (int, error) { return 0, io.EOF }
 
 // ListParts implements providers.Upload, following the part-number markers.
 func (u *upload) ListParts(ctx context.Context) ([]providers.Part, error) {
-	in := &s3.ListPartsInput{Bucket: aws.String(u.s.bucket), Key: aws.String(u.key), UploadId: aws.String(u.id)}
+	in := &s3.ListPartsInput{Bucket: aws.String(u.s.bucket), Key: aws.String(u.ObjectKey), UploadId: aws.String(u.UploadID)}
 	var parts []providers.Part
 	for {
 		out, err := u.s.client.ListParts(ctx, in)
 		if err != nil {
-			return nil, uploadErr("list-parts", u.key, err)
+			return nil, uploadErr("list-parts", u.ObjectKey, err)
 		}
 		for _, p := range out.Parts {
 			part := providers.Part{
@@ -176,11 +139,7 @@ func (u *upload) ListParts(ctx context.Context) ([]providers.Part, error) {
 				Size:   aws.ToInt64(p.Size),
 				ETag:   aws.ToString(p.ETag),
 			}
-			if c := aws.ToString(p.ChecksumCRC32C); c != "" {
-				if cs, err := providers.ParseChecksumBase64(providers.ChecksumCRC32C, c); err == nil {
-					part.Checksum = cs
-				}
-			}
+			part.Checksum, _ = s3compat.ParseCRC32C(aws.ToString(p.ChecksumCRC32C))
 			parts = append(parts, part)
 		}
 		next := aws.ToString(out.NextPartNumberMarker)
@@ -195,68 +154,40 @@ func (u *upload) ListParts(ctx context.Context) ([]providers.Part, error) {
 // CompleteOptions is not sent: the upload's CRC32C is composite (a checksum
 // of the parts' checksums), which S3 verifies from the parts' checksums.
 func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts providers.CompleteOptions) (providers.ObjectInfo, error) {
-	if err := checkIfNoneMatch("complete-multipart", u.key, opts.IfNoneMatch); err != nil {
+	total, known, err := u.CheckComplete(parts, opts)
+	if err != nil {
 		return providers.ObjectInfo{}, err
 	}
-	if len(parts) == 0 {
-		return providers.ObjectInfo{}, providers.NewOpError("complete-multipart", u.key, providers.ErrInvalidArgument, errors.New("no parts"))
-	}
 	cps := make([]types.CompletedPart, len(parts))
-	var total int64
-	known := true
 	for i, p := range parts {
-		if i > 0 && p.Number <= parts[i-1].Number {
-			return providers.ObjectInfo{}, providers.NewOpError("complete-multipart", u.key, providers.ErrInvalidArgument,
-				errors.New("part numbers must ascend"))
-		}
 		cps[i] = types.CompletedPart{PartNumber: aws.Int32(int32(p.Number)), ETag: aws.String(p.ETag)}
-		if u.crc && p.Checksum.Algorithm == providers.ChecksumCRC32C && !p.Checksum.IsZero() {
-			cps[i].ChecksumCRC32C = aws.String(p.Checksum.Base64())
+		if c := u.PartCRC(p); c != "" {
+			cps[i].ChecksumCRC32C = aws.String(c)
 		}
-		if p.Size <= 0 && i < len(parts)-1 {
-			known = false
-		}
-		total += p.Size
 	}
-	in := &s3.CompleteMultipartUploadInput{
+	out, err := u.s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 		Bucket:          aws.String(u.s.bucket),
-		Key:             aws.String(u.key),
-		UploadId:        aws.String(u.id),
+		Key:             aws.String(u.ObjectKey),
+		UploadId:        aws.String(u.UploadID),
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: cps},
 		IfMatch:         optETag(opts.IfMatch),
 		IfNoneMatch:     optETag(opts.IfNoneMatch),
-	}
-	out, err := u.s.client.CompleteMultipartUpload(ctx, in)
+	})
 	if err != nil {
-		return providers.ObjectInfo{}, uploadErr("complete-multipart", u.key, err)
+		return providers.ObjectInfo{}, uploadErr("complete-multipart", u.ObjectKey, err)
 	}
-	if !known || u.resumed {
-		// Resumed uploads do not know the metadata; a HEAD reports it.
-		if info, err := u.s.head(ctx, "complete-multipart", u.key, versionOf(out.ETag)); err == nil {
-			return info, nil
-		}
-	}
-	return providers.ObjectInfo{
-		Key:         u.key,
-		Size:        total,
-		Version:     versionOf(out.ETag),
-		ETag:        aws.ToString(out.ETag),
-		ModTime:     time.Now().UTC(),
-		ContentType: u.contentType,
-		Metadata:    u.metadata,
-	}, nil
+	return u.Completed(total, known, versionOf(out.ETag), aws.ToString(out.ETag), time.Time{},
+		func(version string) (providers.ObjectInfo, error) {
+			return u.s.head(ctx, "complete-multipart", u.ObjectKey, version)
+		}), nil
 }
 
 // Abort implements providers.Upload; an unknown upload is already gone.
 func (u *upload) Abort(ctx context.Context) error {
 	_, err := u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket: aws.String(u.s.bucket), Key: aws.String(u.key), UploadId: aws.String(u.id),
+		Bucket: aws.String(u.s.bucket), Key: aws.String(u.ObjectKey), UploadId: aws.String(u.UploadID),
 	})
-	if err != nil {
-		me := uploadErr("abort-multipart", u.key, err)
-		if errors.Is(me, providers.ErrUploadNotFound) {
-			return nil
-		}
+	if me := uploadErr("abort-multipart", u.ObjectKey, err); me != nil && !errors.Is(me, providers.ErrUploadNotFound) {
 		return me
 	}
 	return nil

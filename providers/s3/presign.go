@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -13,10 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/internal/s3compat"
 )
-
-// maxPresignExpiry is SigV4's limit.
-const maxPresignExpiry = 7 * 24 * time.Hour
 
 // Presign implements providers.Presigner for GET, HEAD, PUT, DELETE and,
 // with UploadID and PartNumber, a part upload (PUT). The returned headers
@@ -25,12 +22,10 @@ func (s *Store) Presign(ctx context.Context, req providers.PresignRequest) (stri
 	if err := s.checkKey("presign", req.Key); err != nil {
 		return "", nil, err
 	}
-	exp := req.Expiry
-	if exp <= 0 || exp > maxPresignExpiry {
-		return "", nil, providers.NewOpError("presign", req.Key, providers.ErrInvalidArgument,
-			fmt.Errorf("expiry %v outside (0, %v]", exp, maxPresignExpiry))
+	if err := s3compat.CheckExpiry(req.Key, req.Expiry); err != nil {
+		return "", nil, err
 	}
-	pc := s3.NewPresignClient(s.client, s3.WithPresignExpires(exp))
+	pc := s3.NewPresignClient(s.client, s3.WithPresignExpires(req.Expiry))
 	b, k := aws.String(s.bucket), aws.String(req.Key)
 	var (
 		r   *v4.PresignedHTTPRequest
@@ -45,9 +40,8 @@ func (s *Store) Presign(ctx context.Context, req providers.PresignRequest) (stri
 		r, err = pc.PresignDeleteObject(ctx, &s3.DeleteObjectInput{Bucket: b, Key: k})
 	case http.MethodPut:
 		if req.UploadID != "" {
-			if req.PartNumber < 1 || req.PartNumber > maxParts {
-				return "", nil, providers.NewOpError("presign", req.Key, providers.ErrInvalidArgument,
-					fmt.Errorf("part number %d", req.PartNumber))
+			if err := s3compat.CheckPresignPart(req.Key, req.PartNumber); err != nil {
+				return "", nil, err
 			}
 			in := &s3.UploadPartInput{Bucket: b, Key: k, UploadId: aws.String(req.UploadID), PartNumber: aws.Int32(int32(req.PartNumber))}
 			if _, ok := req.Put.Checksum.CRC32CValue(); ok {
@@ -57,7 +51,7 @@ func (s *Store) Presign(ctx context.Context, req providers.PresignRequest) (stri
 			r, err = pc.PresignUploadPart(ctx, in)
 			break
 		}
-		if err := checkIfNoneMatch("presign", req.Key, req.Put.IfNoneMatch); err != nil {
+		if err := s3compat.CheckIfNoneMatch("presign", req.Key, req.Put.IfNoneMatch); err != nil {
 			return "", nil, err
 		}
 		in := &s3.PutObjectInput{Bucket: b, Key: k, Metadata: req.Put.Metadata,

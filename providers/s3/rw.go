@@ -4,10 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/internal/s3compat"
 )
 
 // unsignedPayload sends bodies as UNSIGNED-PAYLOAD: the SDK then neither
@@ -41,35 +39,20 @@ func (s *Store) head(ctx context.Context, op, key, ifMatch string) (providers.Ob
 	if err != nil {
 		return providers.ObjectInfo{}, mapErr(op, key, err)
 	}
-	info := providers.ObjectInfo{
+	return providers.ObjectInfo{
 		Key:         key,
 		Size:        aws.ToInt64(out.ContentLength),
 		Version:     versionOf(out.ETag),
 		ETag:        aws.ToString(out.ETag),
 		ModTime:     aws.ToTime(out.LastModified),
 		ContentType: aws.ToString(out.ContentType),
-		Metadata:    providers.CloneMetadata(out.Metadata),
-	}
-	if info.Metadata == nil {
-		info.Metadata = map[string]string{}
-	}
-	info.Checksums = wholeChecksums(out.ChecksumCRC32C, out.ChecksumType)
-	return info, nil
+		Metadata:    s3compat.Metadata(out.Metadata),
+		Checksums:   wholeChecksums(out.ChecksumCRC32C, out.ChecksumType),
+	}, nil
 }
 
-// wholeChecksums reports a CRC32C only when it covers the whole object: a
-// multipart upload's composite checksum ("...-N") is a checksum of part
-// checksums, not of the bytes.
 func wholeChecksums(crc *string, typ types.ChecksumType) []providers.Checksum {
-	v := aws.ToString(crc)
-	if v == "" || strings.Contains(v, "-") || typ == types.ChecksumTypeComposite {
-		return nil
-	}
-	c, err := providers.ParseChecksumBase64(providers.ChecksumCRC32C, v)
-	if err != nil || len(c.Sum) != 4 {
-		return nil
-	}
-	return []providers.Checksum{c}
+	return s3compat.WholeCRC32C(aws.ToString(crc), typ == types.ChecksumTypeComposite)
 }
 
 // Get implements providers.Store. S3 answers a range starting at the size
@@ -79,44 +62,25 @@ func (s *Store) Get(ctx context.Context, key string, off, length int64, opts pro
 	if err := s.checkKey("get", key); err != nil {
 		return nil, providers.ObjectInfo{}, err
 	}
-	if off < 0 || length < -1 {
-		return nil, providers.ObjectInfo{}, providers.NewOpError("get", key, providers.ErrInvalidArgument,
-			fmt.Errorf("offset %d, length %d", off, length))
+	if err := s3compat.CheckRange(key, off, length); err != nil {
+		return nil, providers.ObjectInfo{}, err
 	}
+	head := func() (providers.ObjectInfo, error) { return s.head(ctx, "get", key, opts.IfMatch) }
 	if length == 0 {
-		info, err := s.head(ctx, "get", key, opts.IfMatch)
-		if err != nil {
-			return nil, info, err
-		}
-		if off > info.Size {
-			return nil, providers.ObjectInfo{}, providers.NewOpError("get", key, providers.ErrInvalidRange,
-				fmt.Errorf("offset %d past size %d", off, info.Size))
-		}
-		return io.NopCloser(bytes.NewReader(nil)), info, nil
+		return s3compat.EmptyRead(key, off, head, nil)
 	}
 	in := &s3.GetObjectInput{
 		Bucket:  aws.String(s.bucket),
 		Key:     aws.String(key),
 		IfMatch: optETag(opts.IfMatch),
 	}
-	switch {
-	case off == 0 && length < 0:
-	case length < 0:
-		in.Range = aws.String(fmt.Sprintf("bytes=%d-", off))
-	default:
-		in.Range = aws.String(fmt.Sprintf("bytes=%d-%d", off, off+length-1))
+	if r := s3compat.RangeHeader(off, length); r != "" {
+		in.Range = aws.String(r)
 	}
 	out, err := s.client.GetObject(ctx, in)
 	if err != nil {
 		if status(err) == 416 {
-			info, herr := s.head(ctx, "get", key, opts.IfMatch)
-			if herr != nil {
-				return nil, info, herr
-			}
-			if off == info.Size {
-				return io.NopCloser(bytes.NewReader(nil)), info, nil
-			}
-			return nil, providers.ObjectInfo{}, mapErr("get", key, err)
+			return s3compat.EmptyRead(key, off, head, mapErr("get", key, err))
 		}
 		return nil, providers.ObjectInfo{}, mapErr("get", key, err)
 	}
@@ -129,70 +93,35 @@ func (s *Store) Get(ctx context.Context, key string, off, length int64, opts pro
 		ContentType: aws.ToString(out.ContentType),
 		Metadata:    providers.CloneMetadata(out.Metadata),
 	}
-	if total, ok := rangeTotal(aws.ToString(out.ContentRange)); ok {
+	if total, ok := s3compat.RangeTotal(aws.ToString(out.ContentRange)); ok {
 		info.Size = total
 	}
 	if in.Range == nil {
 		info.Checksums = wholeChecksums(out.ChecksumCRC32C, out.ChecksumType)
 	}
-	return &bodyReader{ctx: ctx, rc: out.Body, key: key}, info, nil
+	return s3compat.NewBodyReader(ctx, out.Body, key, mapErr), info, nil
 }
-
-// rangeTotal parses the total of a Content-Range "bytes a-b/total".
-func rangeTotal(cr string) (int64, bool) {
-	_, total, ok := strings.Cut(cr, "/")
-	if !ok || total == "*" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(total, 10, 64)
-	return n, err == nil
-}
-
-// bodyReader maps errors of a body cut mid-stream onto the contract.
-// A cancelled ctx fails the next Read even when the bytes are already
-// buffered.
-type bodyReader struct {
-	ctx context.Context // the Get's: the body's lifetime
-	rc  io.ReadCloser
-	key string
-}
-
-func (b *bodyReader) Read(p []byte) (int, error) {
-	if err := b.ctx.Err(); err != nil {
-		return 0, providers.NewOpError("get", b.key, nil, err)
-	}
-	n, err := b.rc.Read(p)
-	if err != nil && err != io.EOF {
-		err = mapErr("get", b.key, err)
-	}
-	return n, err
-}
-
-func (b *bodyReader) Close() error { return b.rc.Close() }
 
 // Put implements providers.Store. The body is sent with Content-Length size
-// through exactReader, which fails the request before its last byte leaves
-// when r holds fewer or more bytes, so the server never stores a wrong body.
+// through an s3compat.ExactReader, which fails the request before its last
+// byte leaves when r holds fewer or more bytes, so the server never stores
+// a wrong body.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, opts providers.PutOptions) (providers.ObjectInfo, error) {
 	if err := s.checkKey("put", key); err != nil {
 		return providers.ObjectInfo{}, err
 	}
-	if size < 0 {
-		return providers.ObjectInfo{}, providers.NewOpError("put", key, providers.ErrInvalidArgument, fmt.Errorf("negative size %d", size))
+	if err := s3compat.CheckSize(key, size); err != nil {
+		return providers.ObjectInfo{}, err
 	}
-	if err := checkIfNoneMatch("put", key, opts.IfNoneMatch); err != nil {
+	if err := s3compat.CheckIfNoneMatch("put", key, opts.IfNoneMatch); err != nil {
 		return providers.ObjectInfo{}, err
 	}
 	if err := s.checkPrefixConflict(ctx, "put", key); err != nil {
 		return providers.ObjectInfo{}, err
 	}
-	er := &exactReader{r: r, remaining: size}
-	var body io.Reader = er
-	if size == 0 {
-		if err := er.checkEmpty(); err != nil {
-			return providers.ObjectInfo{}, providers.NewOpError("put", key, providers.ErrSizeMismatch, err)
-		}
-		body = bytes.NewReader(nil)
+	er, body, err := s3compat.UploadBody("put", key, r, size, bytes.NewReader(nil))
+	if err != nil {
+		return providers.ObjectInfo{}, err
 	}
 	in := &s3.PutObjectInput{
 		Bucket:        aws.String(s.bucket),
@@ -209,13 +138,13 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	in.ServerSideEncryption, in.SSEKMSKeyId = s.sse()
 	setPutChecksum(in, opts.Checksum)
 	out, err := s.client.PutObject(ctx, in, unsignedPayload)
-	if er.err != nil {
-		return providers.ObjectInfo{}, providers.NewOpError("put", key, providers.ErrSizeMismatch, er.err)
+	if err := er.Mismatch("put", key); err != nil {
+		return providers.ObjectInfo{}, err
 	}
 	if err != nil {
 		return providers.ObjectInfo{}, mapErr("put", key, err)
 	}
-	info := providers.ObjectInfo{
+	return providers.ObjectInfo{
 		Key:         key,
 		Size:        size,
 		Version:     versionOf(out.ETag),
@@ -223,9 +152,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		ModTime:     time.Now().UTC(), // PutObject returns no Last-Modified
 		ContentType: opts.ContentType,
 		Metadata:    providers.CloneMetadata(opts.Metadata),
-	}
-	info.Checksums = wholeChecksums(out.ChecksumCRC32C, out.ChecksumType)
-	return info, nil
+		Checksums:   wholeChecksums(out.ChecksumCRC32C, out.ChecksumType),
+	}, nil
 }
 
 func setPutChecksum(in *s3.PutObjectInput, c providers.Checksum) {
@@ -241,72 +169,13 @@ func setPutChecksum(in *s3.PutObjectInput, c providers.Checksum) {
 	}
 }
 
-// exactReader yields exactly remaining bytes of r. When r ends early, or
-// holds a byte more, Read returns an error instead of the final bytes, so
-// the HTTP request is aborted before the server has the whole body.
-type exactReader struct {
-	r         io.Reader
-	remaining int64
-	err       error // the size mismatch seen, if any
-}
-
-func (e *exactReader) Read(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	if e.remaining == 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > e.remaining {
-		p = p[:e.remaining]
-	}
-	n, err := e.r.Read(p)
-	e.remaining -= int64(n)
-	if e.remaining == 0 {
-		if err := e.checkEmpty(); err != nil {
-			return 0, err
-		}
-		return n, nil
-	}
-	if err == io.EOF {
-		e.err = fmt.Errorf("reader ended %d bytes short of the size given", e.remaining)
-		return 0, e.err
-	}
-	if err != nil {
-		return n, err
-	}
-	return n, nil
-}
-
-// checkEmpty fails when r still has a byte.
-func (e *exactReader) checkEmpty() error {
-	var b [1]byte
-	for {
-		n, err := e.r.Read(b[:])
-		if n > 0 {
-			e.err = errors.New("reader holds more bytes than the size given")
-			return e.err
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-	}
-}
-
 // Delete implements providers.Store; a missing key is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.checkKey("delete", key); err != nil {
 		return err
 	}
 	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
-	if err != nil {
-		me := mapErr("delete", key, err)
-		if errors.Is(me, providers.ErrNotExist) {
-			return nil
-		}
+	if me := mapErr("delete", key, err); me != nil && !errors.Is(me, providers.ErrNotExist) {
 		return me
 	}
 	return nil
