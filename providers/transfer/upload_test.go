@@ -366,3 +366,70 @@ func TestUploadWithoutMultipart(t *testing.T) {
 
 // onlyStore hides every optional interface of a store.
 type onlyStore struct{ providers.Store }
+
+// gateStore holds every UploadPart until want parts are in flight at once
+// (or a deadline passes), recording the most seen, so a test can prove
+// UploadFile really sends Concurrency parts concurrently.
+type gateStore struct {
+	*mem.Store
+	want int
+
+	mu       sync.Mutex
+	inFlight int
+	peak     int
+	arrived  chan struct{} // closed when inFlight first reaches want
+}
+
+func (g *gateStore) CreateMultipart(ctx context.Context, key string, opts providers.PutOptions) (providers.Upload, error) {
+	up, err := g.Store.CreateMultipart(ctx, key, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &gateUpload{Upload: up, g: g}, nil
+}
+
+type gateUpload struct {
+	providers.Upload
+	g *gateStore
+}
+
+func (u *gateUpload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size int64, opts providers.PartOptions) (providers.Part, error) {
+	g := u.g
+	g.mu.Lock()
+	g.inFlight++
+	g.peak = max(g.peak, g.inFlight)
+	if g.inFlight == g.want {
+		select {
+		case <-g.arrived:
+		default:
+			close(g.arrived)
+		}
+	}
+	g.mu.Unlock()
+	select {
+	case <-g.arrived:
+	case <-time.After(5 * time.Second):
+	}
+	defer func() {
+		g.mu.Lock()
+		g.inFlight--
+		g.mu.Unlock()
+	}()
+	return u.Upload.UploadPart(ctx, n, r, size, opts)
+}
+
+func TestUploadFilePartsInFlight(t *testing.T) {
+	const conc = 4
+	g := &gateStore{Store: smallMem(0), want: conc, arrived: make(chan struct{})}
+	o := testOptions()
+	o.Concurrency = conc
+	u := NewUploader(g, o)
+	data := randBytes(5, 16<<10) // 16 parts of 1 KiB
+	start := time.Now()
+	info, err := u.UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Equal(t, data, readAll(t, g, "k"))
+	requireCRC(t, info, data)
+	require.Equal(t, conc, g.peak, "parts in flight at once")
+	require.Less(t, time.Since(start), 4*time.Second, "the parts met at the gate instead of waiting it out")
+}

@@ -1,0 +1,157 @@
+// Package fs is byob's file system core: a tree of nodes over one
+// providers.Store, reads through the block cache, writes through staging
+// files, uploads at flush. It imports no FUSE package; fs/fusefs binds it to
+// go-fuse/v2, so nearly all logic is tested without /dev/fuse.
+//
+// Files: fs.go (Options, New, FS), tree.go (nodes, attributes, lookup),
+// dir.go (listings, readdir, mkdir, rmdir, unlink), read.go (block reads,
+// readahead), write.go (handles, staging files, flush/release, setattr),
+// upload.go, writeback.go, rename.go, xattr.go, errors.go, errno.go.
+//
+// # Tree and names
+//
+// Directories are common prefixes ("implicit") or "dir/" marker objects,
+// which are never shown as files. Names follow package layout: DirEntries
+// names a listing (shadow names for an object hidden by a directory of the
+// same name, shortened long names), DecodeName maps a name to its key for a
+// lookup. Every key seen gets a Node with an inode number from a counter
+// table, stable for the life of the FS; a rename carries the number to the
+// new key; an unlinked name that is created again is a new inode. The table
+// grows with the keys seen (a few hundred bytes each).
+//
+// # Consistency
+//
+//   - Attributes are trusted for AttrTTL, listings for DirTTL, absent names
+//     for NegativeTTL (the kernel's entry/attr/negative timeouts are the same
+//     values). A lookup answers from the fresh listing of its directory
+//     when there is one (so `ls -l` costs one listing and no Stat per entry);
+//     otherwise one List probes the object and the prefix of that name.
+//   - Listings are stored in the cache index (cache.PutListing, paged) and
+//     reused while fresh, also across restarts; the listing of the
+//     directory being worked on is held in memory for DirTTL.
+//   - Close-to-open: opening a file for reading revalidates its attributes
+//     (one Stat) when they are older than AttrTTL. The handle then reads that
+//     Version only: blocks are keyed by key+Version in the cache and every
+//     ranged Get carries IfMatch. A handle whose object changed keeps serving
+//     the blocks it had cached and gets EIO for the others: never mixed
+//     bytes. The kernel keeps its page cache across opens while the Version
+//     is unchanged (FOPEN_KEEP_CACHE).
+//   - mtime is the "mtime" metadata (rclone's) when the attributes came from
+//     a Stat or an upload, the server's upload time when from a listing
+//     (listings carry no metadata); for one Version the first value seen is
+//     kept, so it does not flip.
+//   - Changes made by other writers are seen after the TTLs; nothing here
+//     locks the bucket. Each mount is shared-nothing.
+//
+// # Reads
+//
+// A read is served block by block (cache block size) through
+// cache.OpenBlock, whose single flight shares a fetch among readers. Each
+// handle has a readahead window: it doubles (from one block up to
+// MaxReadahead) on sequential reads and is quartered on random ones; the
+// blocks it covers are prefetched in the background, at most MaxInflight at
+// once across the FS (a global token pool, which bounds readahead memory
+// along with cache.Options.FetchMemory).
+//
+// # Writes, flush and release
+//
+//   - Every write goes to a staging file in the cache directory
+//     (Dir/staging/<store>/), shared by all handles of the file. New files and
+//     O_TRUNC opens start empty; opening an existing file for writing without
+//     O_TRUNC (append, O_RDWR, random writes) first copies the object into
+//     the staging file. Sequential writes are not yet streamed into a
+//     multipart upload while the application writes: the upload starts at
+//     flush (multipart for large files, via transfer.Uploader).
+//   - The upload happens at FLUSH (close(2)) when the flushing process is
+//     the one that opened the file: FUSE reports the calling thread, whose
+//     thread group is read from /proc/<tid>/status (as mountpoint-s3 does).
+//     A flush from another process (a forked child closing an inherited
+//     descriptor) uploads nothing, so a half-written file is never published;
+//     RELEASE (the last close) then uploads whatever is still dirty.
+//   - fsync uploads the current contents. Each upload holds the file's lock,
+//     so writes wait and the uploaded bytes are one snapshot.
+//   - Upload errors are returned from flush/fsync (close(2) and fsync(2) fail
+//     with the mapped errno, EIO for server failures) and logged with their
+//     reason; an error at RELEASE can only be logged.
+//   - Dirty bytes in staging files are counted against the cache's MaxSize:
+//     a write beyond it fails with ENOSPC (cache.ErrNoSpace).
+//   - Unlinking a file being written cancels its upload (and drops its
+//     write-back entries): it is never published.
+//   - utimens on a file being written sets the mtime metadata of its upload;
+//     on a file not being written it rewrites the object's metadata with a
+//     server-side copy onto itself, conditional on its Version.
+//   - truncate(2) of a path not open rewrites the object at once.
+//
+// # Durability levels
+//
+//  1. Default: close(2) returns after the object is on the server (or
+//     fails). fsync(2) likewise.
+//  2. WriteBack: close returns once the contents are copied to a write-back
+//     file in the cache directory, fsynced, and journaled in the index
+//     (cache.PutWriteBack, a synced commit): a crash loses nothing
+//     acknowledged. One background worker uploads entries in order; reads
+//     see the staged data meanwhile. Pending lists entries not yet
+//     uploaded (failed ones included, kept for the user); Drain waits for
+//     the queue. New uploads the entries a previous run left.
+//
+// # Renames
+//
+// A file is copied server-side (IfMatch the source Version) and then
+// deleted; data still being written is published first. A directory is
+// moved object by object (markers included), at most RenameDirLimit
+// objects; a bigger one, and any rename between two FS, is EXDEV, which
+// makes mv copy and delete by itself. Renames are not atomic: a crash in the
+// middle leaves both names. RENAME_EXCHANGE is ENOTSUP.
+//
+// # Directories
+//
+// mkdir writes a "dir/" marker where the store can hold one
+// (Capabilities.OddKeys); on other stores (local) the directory exists only
+// in this mount's memory until a file is written in it. rmdir deletes the
+// marker of an empty directory and is ENOTEMPTY when any object or
+// unpublished file lies below. An implicit directory (no marker) disappears
+// when its last object is deleted, as on any object store.
+//
+// # chmod, chown, extended attributes
+//
+//   - chmod is accepted and kept in memory for the node's life (shown by
+//     stat, not stored in the bucket, not enforced beyond the kernel's checks).
+//   - chown to the mount's own UID/GID is a no-op; to anyone else EPERM.
+//   - Extended attributes: "user.byob.key" (layout.XattrKey) reads the
+//     node's object key (a directory's prefix); every other name is ENODATA;
+//     setting or removing any is ENOTSUP.
+//
+// # Errors
+//
+// Errno is the one function mapping errors to errno values:
+//
+//	providers.ErrNotExist                 ENOENT
+//	providers.ErrPermission               EACCES
+//	providers.ErrPrecondition             ESTALE (metadata: a rename whose source changed)
+//	ErrChanged (a handle's object changed) EIO   (data: never mixed bytes)
+//	cache.ErrNoSpace                      ENOSPC
+//	context.Canceled                      EINTR
+//	providers.ErrInvalidKey               EINVAL (ENAMETOOLONG when longer than the store allows)
+//	ErrReadOnly EROFS, ErrExist EEXIST, ErrNotEmpty ENOTEMPTY, ErrIsDir EISDIR,
+//	ErrNotDir ENOTDIR, ErrCrossStore EXDEV, ErrNotSupported ENOTSUP,
+//	ErrNoAttr ENODATA, ErrNotPermitted EPERM, ErrBadHandle EBADF
+//	anything else                         EIO
+//
+// # posixtest cases not run (fs/fusefs/posix_test.go)
+//
+//	SymlinkReadlink, SetattrSymlink, OpenSymlinkRace   no symlinks on an object store
+//	Link, LinkUnlinkRename                             no hard links
+//	XAttr, XAttrLarge                                  extended attributes cannot be set
+//	FcntlFlockSetLk, FcntlFlockLocksFile               locks are not offered (nodes share nothing)
+//	Fallocate, FallocateKeepSize                       fallocate is not offered
+//	Tmpfile                                            O_TMPFILE is not offered
+//	DirectIO                                           O_DIRECT is not offered
+//
+// # Locking
+//
+// Lock order: wfile.mu -> Node.mu -> FS.mu (and writeBack.mu, a leaf).
+// FS.mu guards the node table, in-memory listings, virtual directories,
+// negative entries and dirty-byte accounting, and is never held across a
+// store or cache call. Node.mu guards a node's attributes and state. A
+// wfile's mu is held for each write and for a whole upload.
+package fs

@@ -1,0 +1,240 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/byobfs/byob/cache"
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/transfer"
+)
+
+// Options configure an FS. Zero fields take the defaults of DefaultOptions
+// (except Store, StoreID and Cache, which are required).
+type Options struct {
+	// Store is the bucket the file system shows (already confined to a
+	// team's sub-path by the caller when needed).
+	Store providers.Store
+	// StoreID names the store in the cache index: its redacted address.
+	StoreID string
+	// Cache holds blocks, attributes, listings and write-back entries; its
+	// directory also holds the staging files of writes in progress.
+	Cache *cache.Cache
+	// ReadOnly refuses every change with EROFS.
+	ReadOnly bool
+	// UID and GID own every file and directory.
+	UID, GID uint32
+	// FileMode and DirMode are the permission bits shown (0644, 0755).
+	FileMode, DirMode os.FileMode
+	// AttrTTL is how long attributes are trusted (1 s); NegativeTTL how long
+	// an absent name is (1 s); DirTTL how long a listing is (5 s).
+	AttrTTL, DirTTL, NegativeTTL time.Duration
+	// PartSize is the multipart part size of uploads (0: transfer's default).
+	PartSize int64
+	// MaxInflight bounds the blocks being prefetched at once across all
+	// handles (8), and so the memory readahead holds.
+	MaxInflight int
+	// MaxReadahead is the largest readahead window of one handle in bytes
+	// (64 MiB).
+	MaxReadahead int64
+	// WriteBack makes close return once the data is staged in the cache and
+	// journaled; the upload runs in the background (see doc.go).
+	WriteBack bool
+	// RenameDirLimit is the largest number of objects a directory rename
+	// copies; a larger directory is refused with EXDEV (1000).
+	RenameDirLimit int
+	// Retry is the policy of every store call (transfer.DefaultRetryPolicy).
+	Retry *transfer.RetryPolicy
+	// Logger receives the reasons of errors reported to applications.
+	Logger *slog.Logger
+}
+
+// DefaultOptions returns the defaults of the optional fields.
+func DefaultOptions() Options {
+	return Options{
+		FileMode:       0o644,
+		DirMode:        0o755,
+		AttrTTL:        time.Second,
+		DirTTL:         5 * time.Second,
+		NegativeTTL:    time.Second,
+		MaxInflight:    8,
+		MaxReadahead:   64 << 20,
+		RenameDirLimit: 1000,
+	}
+}
+
+// FS is the file system core: a tree of nodes over one Store, with reads
+// through the block cache and writes through staging files. It knows nothing
+// of FUSE; fs/fusefs binds it to go-fuse. Safe for concurrent use.
+type FS struct {
+	opts    Options
+	store   providers.Store // retrying
+	raw     providers.Store
+	cache   *cache.Cache
+	up      *transfer.Uploader
+	log     *slog.Logger
+	bsize   int64
+	staging string // directory of staging files
+	caps    providers.Capabilities
+
+	// prefetch tokens: a buffered channel of MaxInflight slots.
+	prefetch chan struct{}
+
+	ctx    context.Context // component lifetime: cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	// mu guards the node table, directory listings in memory, virtual
+	// directories and dirty byte accounting. It is a leaf lock: never held
+	// across a store or cache call. Lock order: wfile.mu -> Node.mu -> FS.mu.
+	mu       sync.Mutex
+	nodes    map[string]*Node       // GUARDED_BY(mu) key ("" root, "d/" dirs, "f" files)
+	nextIno  uint64                 // GUARDED_BY(mu)
+	listings map[string]*dirListing // GUARDED_BY(mu) by dir key
+	vdirs    map[string]bool        // GUARDED_BY(mu) mkdir'd dirs on stores without markers
+	negs     map[string]time.Time   // GUARDED_BY(mu) negative entries by key
+	dirty    int64                  // GUARDED_BY(mu) bytes in staging files
+	seq      uint64                 // GUARDED_BY(mu) staging file names
+
+	wb *writeBack
+}
+
+// New builds an FS and, in write-back mode, starts uploading the entries a
+// previous run left pending.
+func New(opts Options) (*FS, error) {
+	if opts.Store == nil || opts.Cache == nil {
+		return nil, fmt.Errorf("fs: Options.Store and Options.Cache are required")
+	}
+	d := DefaultOptions()
+	if opts.FileMode == 0 {
+		opts.FileMode = d.FileMode
+	}
+	if opts.DirMode == 0 {
+		opts.DirMode = d.DirMode
+	}
+	if opts.AttrTTL == 0 {
+		opts.AttrTTL = d.AttrTTL
+	}
+	if opts.DirTTL == 0 {
+		opts.DirTTL = d.DirTTL
+	}
+	if opts.NegativeTTL == 0 {
+		opts.NegativeTTL = d.NegativeTTL
+	}
+	if opts.MaxInflight <= 0 {
+		opts.MaxInflight = d.MaxInflight
+	}
+	if opts.MaxReadahead <= 0 {
+		opts.MaxReadahead = d.MaxReadahead
+	}
+	if opts.RenameDirLimit <= 0 {
+		opts.RenameDirLimit = d.RenameDirLimit
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	retry := transfer.DefaultRetryPolicy()
+	if opts.Retry != nil {
+		retry = *opts.Retry
+	}
+	f := &FS{
+		opts:     opts,
+		raw:      opts.Store,
+		store:    transfer.NewRetryingStore(opts.Store, retry),
+		cache:    opts.Cache,
+		log:      opts.Logger,
+		bsize:    opts.Cache.Options().BlockSize,
+		caps:     opts.Store.Capabilities(),
+		prefetch: make(chan struct{}, opts.MaxInflight),
+		nodes:    map[string]*Node{},
+		listings: map[string]*dirListing{},
+		vdirs:    map[string]bool{},
+		negs:     map[string]time.Time{},
+		nextIno:  1,
+	}
+	f.up = transfer.NewUploader(opts.Store, transfer.Options{
+		PartSize: opts.PartSize, Retry: retry, StoreID: opts.StoreID,
+		SpillDir: filepath.Join(opts.Cache.Dir(), "staging"),
+	})
+	f.staging = filepath.Join(opts.Cache.Dir(), "staging", sanitize(opts.StoreID))
+	if err := os.MkdirAll(f.staging, 0o700); err != nil {
+		return nil, fmt.Errorf("fs: staging dir: %w", err)
+	}
+	f.ctx, f.cancel = context.WithCancel(context.Background())
+	root := f.nodeFor("", true)
+	root.attr = Attr{Ino: root.ino, Mode: os.ModeDir | f.opts.DirMode}
+	f.wb = newWriteBack(f)
+	if opts.WriteBack && !opts.ReadOnly {
+		if err := f.wb.recover(f.ctx); err != nil {
+			f.cancel()
+			return nil, err
+		}
+		f.wb.start()
+	}
+	return f, nil
+}
+
+// Options returns the options in effect (defaults filled in).
+func (f *FS) Options() Options { return f.opts }
+
+// Root returns the root directory.
+func (f *FS) Root() *Node {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.nodes[""]
+}
+
+// Close stops background work. Write-back entries not yet uploaded stay
+// journaled and are uploaded by the next New on the same cache. Call Drain
+// first to wait for them.
+func (f *FS) Close() error {
+	f.cancel()
+	f.wg.Wait()
+	return nil
+}
+
+// StatFS is what statfs(2) reports: an object store has no fixed size, so
+// the numbers are large constants, as other object-store mounts report.
+type StatFS struct {
+	Blocks, Bfree, Bavail uint64
+	Files, Ffree          uint64
+	Bsize                 uint32
+	NameLen               uint32
+}
+
+// Statfs returns the file system statistics.
+func (f *FS) Statfs() StatFS {
+	const big = 1 << 40
+	return StatFS{Blocks: big, Bfree: big, Bavail: big, Files: big, Ffree: big, Bsize: 4096, NameLen: 255}
+}
+
+func sanitize(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "store"
+	}
+	if len(b) > 64 {
+		b = b[:64]
+	}
+	return string(b)
+}
+
+func (f *FS) readOnly() error {
+	if f.opts.ReadOnly {
+		return ErrReadOnly
+	}
+	return nil
+}
+
+var errStop = errors.New("stop listing")

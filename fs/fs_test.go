@@ -1,0 +1,211 @@
+package fs
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/cache"
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/faulty"
+	"github.com/byobfs/byob/providers/mem"
+)
+
+const bs = 64 << 10
+
+func newTestFS(t *testing.T, st providers.Store, mut func(*Options)) *FS {
+	t.Helper()
+	c, err := cache.Open(cache.Options{Dir: t.TempDir(), NoSync: true, BlockSize: bs, MaxSize: 1 << 30, MinFree: -1})
+	require.NoError(t, err)
+	o := Options{Store: st, StoreID: "t", Cache: c, AttrTTL: time.Hour, DirTTL: time.Hour, NegativeTTL: time.Hour}
+	if mut != nil {
+		mut(&o)
+	}
+	f, err := New(o)
+	require.NoError(t, err)
+	t.Cleanup(func() { f.Close(); c.Close() })
+	return f
+}
+
+func putObj(t *testing.T, st providers.Store, key string, b []byte) providers.ObjectInfo {
+	t.Helper()
+	info, err := st.Put(context.Background(), key, bytes.NewReader(b), int64(len(b)), providers.PutOptions{})
+	require.NoError(t, err)
+	return info
+}
+
+func data(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i) ^ seed
+	}
+	return b
+}
+
+func TestErrno(t *testing.T) {
+	cases := []struct {
+		err  error
+		want syscall.Errno
+	}{
+		{nil, 0},
+		{providers.NewOpError("get", "k", providers.ErrNotExist, nil), syscall.ENOENT},
+		{providers.NewOpError("get", "k", providers.ErrPermission, nil), syscall.EACCES},
+		{providers.NewOpError("copy", "k", providers.ErrPrecondition, nil), syscall.ESTALE},
+		{errors.Join(ErrChanged, providers.ErrPrecondition), syscall.EIO},
+		{fmt.Errorf("x: %w", cache.ErrNoSpace), syscall.ENOSPC},
+		{context.Canceled, syscall.EINTR},
+		{providers.ErrInvalidKey, syscall.EINVAL},
+		{errors.Join(providers.ErrInvalidKey, errTooLong), syscall.ENAMETOOLONG},
+		{ErrReadOnly, syscall.EROFS},
+		{ErrNotEmpty, syscall.ENOTEMPTY},
+		{ErrCrossStore, syscall.EXDEV},
+		{ErrNoAttr, syscall.ENODATA},
+		{providers.NewOpError("get", "k", providers.ErrServer, nil), syscall.EIO},
+		{errors.New("anything"), syscall.EIO},
+	}
+	for _, c := range cases {
+		require.Equal(t, c.want, Errno(c.err), "%v", c.err)
+	}
+}
+
+func TestReadaheadAdapts(t *testing.T) {
+	st := mem.New(mem.DefaultOptions())
+	putObj(t, st, "big", data(40*bs, 1))
+	f := newTestFS(t, st, func(o *Options) { o.MaxReadahead = 8 * bs })
+	root := f.Root()
+	n, err := root.Lookup(context.Background(), "big")
+	require.NoError(t, err)
+	h, err := n.Open(context.Background(), os.O_RDONLY, 0)
+	require.NoError(t, err)
+	defer h.Release(context.Background())
+	buf := make([]byte, bs/2)
+	var last int64
+	for off := int64(0); off < 8*bs; off += int64(len(buf)) {
+		_, err := h.Read(context.Background(), buf, off)
+		require.NoError(t, err)
+		w := h.r.Window()
+		require.GreaterOrEqual(t, w, last, "window shrank on sequential reads")
+		last = w
+	}
+	require.Equal(t, int64(8*bs), last)
+	for _, off := range []int64{30 * bs, 3 * bs, 20 * bs} {
+		_, err := h.Read(context.Background(), buf, off)
+		require.NoError(t, err)
+	}
+	require.Less(t, h.r.Window(), last, "window did not shrink on random reads")
+}
+
+// A handle on an old version gets EIO for blocks it had not cached, never
+// bytes of the new version.
+func TestChangedObjectIsEIO(t *testing.T) {
+	st := mem.New(mem.DefaultOptions())
+	old := data(4*bs, 1)
+	putObj(t, st, "f", old)
+	f := newTestFS(t, st, nil)
+	n, err := f.Root().Lookup(context.Background(), "f")
+	require.NoError(t, err)
+	h, err := n.Open(context.Background(), os.O_RDONLY, 0)
+	require.NoError(t, err)
+	defer h.Release(context.Background())
+	buf := make([]byte, bs)
+	_, err = h.Read(context.Background(), buf, 0)
+	require.NoError(t, err)
+	require.Equal(t, old[:bs], buf)
+	putObj(t, st, "f", data(4*bs, 2))
+	// Block 0 is cached: still the old bytes.
+	_, err = h.Read(context.Background(), buf, 0)
+	require.NoError(t, err)
+	require.Equal(t, old[:bs], buf)
+	_, err = h.Read(context.Background(), buf, 3*bs)
+	require.Error(t, err)
+	require.Equal(t, syscall.EIO, Errno(err))
+}
+
+// Open revalidates once AttrTTL has passed (close-to-open).
+func TestCloseToOpen(t *testing.T) {
+	st := faulty.Wrap(mem.New(mem.DefaultOptions()), faulty.Options{})
+	putObj(t, st, "f", []byte("one"))
+	f := newTestFS(t, st, func(o *Options) { o.AttrTTL = 50 * time.Millisecond })
+	n, err := f.Root().Lookup(context.Background(), "f")
+	require.NoError(t, err)
+	read := func() string {
+		h, err := n.Open(context.Background(), os.O_RDONLY, 0)
+		require.NoError(t, err)
+		defer h.Release(context.Background())
+		b := make([]byte, 10)
+		k, err := h.Read(context.Background(), b, 0)
+		require.NoError(t, err)
+		return string(b[:k])
+	}
+	require.Equal(t, "one", read())
+	putObj(t, st, "f", []byte("two!"))
+	time.Sleep(60 * time.Millisecond)
+	st.Reset()
+	require.Equal(t, "two!", read())
+	require.Equal(t, 1, st.Calls(faulty.OpStat))
+}
+
+// Only the opener's flush publishes; another process's flush does not.
+func TestFlushByOtherProcess(t *testing.T) {
+	st := mem.New(mem.DefaultOptions())
+	f := newTestFS(t, st, nil)
+	me := uint32(os.Getpid())
+	_, h, err := f.Root().Create(context.Background(), "f", os.O_WRONLY|os.O_CREATE, 0o644, me)
+	require.NoError(t, err)
+	_, err = h.Write(context.Background(), []byte("half"), 0)
+	require.NoError(t, err)
+	require.NoError(t, h.Flush(context.Background(), 1)) // pid 1: init, another process
+	_, err = st.Stat(context.Background(), "f")
+	require.ErrorIs(t, err, providers.ErrNotExist)
+	require.NoError(t, h.Flush(context.Background(), me))
+	_, err = st.Stat(context.Background(), "f")
+	require.NoError(t, err)
+	require.NoError(t, h.Release(context.Background()))
+}
+
+// Unlinking a file being written cancels its upload.
+func TestUnlinkCancelsUpload(t *testing.T) {
+	st := mem.New(mem.DefaultOptions())
+	f := newTestFS(t, st, nil)
+	ctx := context.Background()
+	_, h, err := f.Root().Create(ctx, "f", os.O_WRONLY|os.O_CREATE, 0o644, 0)
+	require.NoError(t, err)
+	_, err = h.Write(ctx, []byte("data"), 0)
+	require.NoError(t, err)
+	require.NoError(t, f.Root().Unlink(ctx, "f"))
+	require.NoError(t, h.Flush(ctx, 0))
+	require.NoError(t, h.Release(ctx))
+	_, err = st.Stat(ctx, "f")
+	require.ErrorIs(t, err, providers.ErrNotExist)
+	_, err = f.Root().Lookup(ctx, "f")
+	require.ErrorIs(t, err, providers.ErrNotExist)
+}
+
+func TestUploadErrorIsReported(t *testing.T) {
+	st := faulty.Wrap(mem.New(mem.DefaultOptions()), faulty.Options{})
+	st.SetRules(faulty.StoreRule{Op: faulty.OpPut, Err: providers.NewOpError("put", "f", providers.ErrPermission, faulty.ErrInjected)})
+	f := newTestFS(t, st, nil)
+	ctx := context.Background()
+	_, h, err := f.Root().Create(ctx, "f", os.O_WRONLY|os.O_CREATE, 0o644, 0)
+	require.NoError(t, err)
+	_, err = h.Write(ctx, []byte("data"), 0)
+	require.NoError(t, err)
+	err = h.Flush(ctx, 0)
+	require.Equal(t, syscall.EACCES, Errno(err))
+	require.Equal(t, syscall.EACCES, Errno(h.Fsync(ctx)))
+	h.Release(ctx)
+}
+
+func TestEXDEVAcrossStores(t *testing.T) {
+	a := newTestFS(t, mem.New(mem.DefaultOptions()), nil)
+	b := newTestFS(t, mem.New(mem.DefaultOptions()), nil)
+	err := a.Root().Rename(context.Background(), "x", b.Root(), "y", 0)
+	require.Equal(t, syscall.EXDEV, Errno(err))
+}

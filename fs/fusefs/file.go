@@ -1,0 +1,93 @@
+package fusefs
+
+import (
+	"context"
+	"syscall"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	byobfs "github.com/byobfs/byob/fs"
+)
+
+// file binds one byobfs.Handle.
+type file struct {
+	h *byobfs.Handle
+}
+
+var (
+	_ = (gofs.FileReader)((*file)(nil))
+	_ = (gofs.FileWriter)((*file)(nil))
+	_ = (gofs.FileFlusher)((*file)(nil))
+	_ = (gofs.FileFsyncer)((*file)(nil))
+	_ = (gofs.FileReleaser)((*file)(nil))
+	_ = (gofs.FileGetattrer)((*file)(nil))
+	_ = (gofs.FileLseeker)((*file)(nil))
+)
+
+func (f *file) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	n, err := f.h.Read(ctx, dest, off)
+	if err != nil {
+		return nil, errno(err)
+	}
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+func (f *file) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
+	n, err := f.h.Write(ctx, data, off)
+	if err != nil {
+		return uint32(n), errno(err)
+	}
+	return uint32(n), 0
+}
+
+func (f *file) Flush(ctx context.Context) syscall.Errno {
+	return errno(f.h.Flush(ctx, callerPid(ctx)))
+}
+
+func (f *file) Fsync(ctx context.Context, flags uint32) syscall.Errno {
+	return errno(f.h.Fsync(ctx))
+}
+
+func (f *file) Release(ctx context.Context) syscall.Errno {
+	// The release runs after the application's close returned: its error
+	// is logged by the core, never reported.
+	f.h.Release(context.WithoutCancel(ctx))
+	return 0
+}
+
+func (f *file) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
+	a, err := f.h.Node().Attr(ctx)
+	if err != nil {
+		return errno(err)
+	}
+	fillAttr(a, &out.Attr)
+	return 0
+}
+
+const (
+	seekData = 3
+	seekHole = 4
+)
+
+// Lseek answers SEEK_DATA and SEEK_HOLE: files have no holes.
+func (f *file) Lseek(ctx context.Context, off uint64, whence uint32) (uint64, syscall.Errno) {
+	a, err := f.h.Node().Attr(ctx)
+	if err != nil {
+		return 0, errno(err)
+	}
+	size := uint64(a.Size)
+	switch whence {
+	case seekData:
+		if off >= size {
+			return 0, syscall.ENXIO
+		}
+		return off, 0
+	case seekHole:
+		if off > size {
+			return 0, syscall.ENXIO
+		}
+		return size, 0
+	}
+	return 0, syscall.EINVAL
+}

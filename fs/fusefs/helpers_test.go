@@ -1,0 +1,128 @@
+package fusefs
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/cache"
+	byobfs "github.com/byobfs/byob/fs"
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/local"
+	"github.com/byobfs/byob/providers/mem"
+)
+
+const testBlockSize = 256 << 10
+
+func requireFUSE(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		t.Skip("no /dev/fuse")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mount tests need root (DirectMount)")
+	}
+}
+
+// newFS builds an FS over st with a fresh cache in a temp dir.
+func newFS(t *testing.T, st providers.Store, mut func(*byobfs.Options, *cache.Options)) *byobfs.FS {
+	t.Helper()
+	copts := cache.Options{Dir: t.TempDir(), NoSync: true, BlockSize: testBlockSize, MaxSize: 1 << 30, MinFree: -1}
+	o := byobfs.Options{Store: st, StoreID: "test", AttrTTL: time.Second, DirTTL: time.Second, NegativeTTL: time.Second}
+	if mut != nil {
+		mut(&o, &copts)
+	}
+	c, err := cache.Open(copts)
+	require.NoError(t, err)
+	o.Cache = c
+	f, err := byobfs.New(o)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		f.Close()
+		c.Close()
+	})
+	return f
+}
+
+// testMount mounts f in a temp dir, in process. A watchdog force-unmounts
+// (lazy unmount, then abort through fusectl) if the test hangs past its
+// deadline; the mount is unmounted in t.Cleanup.
+func testMount(t *testing.T, f *byobfs.FS, opts MountOptions) string {
+	t.Helper()
+	requireFUSE(t)
+	mnt := t.TempDir()
+	srv, err := Mount(mnt, f, opts)
+	require.NoError(t, err)
+	limit := 3 * time.Minute
+	if dl, ok := t.Deadline(); ok && time.Until(dl) < limit+10*time.Second {
+		limit = time.Until(dl) - 10*time.Second
+	}
+	var st syscall.Stat_t
+	_ = syscall.Stat(mnt, &st)
+	dev := st.Dev
+	dog := time.AfterFunc(limit, func() {
+		fmt.Fprintf(os.Stderr, "watchdog: %s hung, force-unmounting %s\n", t.Name(), mnt)
+		forceUnmount(mnt, dev)
+	})
+	t.Cleanup(func() {
+		dog.Stop()
+		if err := srv.Unmount(); err != nil {
+			forceUnmount(mnt, dev)
+			t.Errorf("unmount: %v", err)
+		}
+	})
+	return mnt
+}
+
+func forceUnmount(mnt string, dev uint64) {
+	_ = syscall.Unmount(mnt, syscall.MNT_DETACH)
+	conns := "/sys/fs/fuse/connections"
+	if _, err := os.Stat(filepath.Join(conns, "0")); err != nil {
+		_ = syscall.Mount("fusectl", conns, "fusectl", 0, "")
+	}
+	minor := (dev & 0xff) | ((dev >> 12) & 0xfff00)
+	_ = os.WriteFile(filepath.Join(conns, fmt.Sprint(minor), "abort"), []byte("1"), 0)
+}
+
+func newMem() *mem.Store { return mem.New(mem.DefaultOptions()) }
+
+func newLocal(t *testing.T) providers.Store {
+	st, err := local.Open(t.TempDir(), local.Options{NoSync: true})
+	require.NoError(t, err)
+	return st
+}
+
+func put(t *testing.T, st providers.Store, key string, data []byte) {
+	t.Helper()
+	_, err := st.Put(context.Background(), key, bytes.NewReader(data), int64(len(data)), providers.PutOptions{})
+	require.NoError(t, err)
+}
+
+func get(t *testing.T, st providers.Store, key string) ([]byte, error) {
+	t.Helper()
+	rc, _, err := st.Get(context.Background(), key, 0, -1, providers.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+func content(n int, seed byte) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(i*7/3) + seed
+	}
+	return b
+}
+
+func sum(b []byte) [32]byte { return sha256.Sum256(b) }

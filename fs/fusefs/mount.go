@@ -1,0 +1,131 @@
+// Package fusefs binds the byob file system core (package fs) to the kernel
+// through go-fuse/v2. It is deliberately thin: every decision is in fs, so
+// the core is tested without /dev/fuse.
+package fusefs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+
+	byobfs "github.com/byobfs/byob/fs"
+)
+
+// MountOptions configure the kernel side of a mount.
+type MountOptions struct {
+	// AllowOther lets other users than the mounting one use the mount.
+	AllowOther bool
+	// FsName is the source shown in /proc/mounts: the store's redacted
+	// address, never one holding a secret.
+	FsName string
+	// Debug logs every FUSE request.
+	Debug bool
+	// MaxWrite is the largest write request (1 MiB).
+	MaxWrite int
+	// MaxReadAhead is the kernel readahead (1 MiB).
+	MaxReadAhead int
+	// MaxBackground is the number of background requests (readahead, async
+	// reads) the kernel keeps in flight (64).
+	MaxBackground int
+}
+
+// Server is a mounted file system.
+type Server struct {
+	srv        *fuse.Server
+	mountpoint string
+}
+
+// Mount mounts f at mountpoint and serves it until Unmount. A stale mount
+// left at mountpoint by a dead process (ENOTCONN) is lazily unmounted first.
+// Entry, attribute and negative timeouts come from f's AttrTTL and
+// NegativeTTL; the kernel keeps a file's page cache across opens while its
+// Version is unchanged (FOPEN_KEEP_CACHE).
+func Mount(mountpoint string, f *byobfs.FS, opts MountOptions) (*Server, error) {
+	if err := ClearStale(mountpoint); err != nil {
+		return nil, err
+	}
+	if opts.MaxWrite <= 0 {
+		opts.MaxWrite = 1 << 20
+	}
+	if opts.MaxReadAhead <= 0 {
+		opts.MaxReadAhead = 1 << 20
+	}
+	if opts.MaxBackground <= 0 {
+		opts.MaxBackground = 64
+	}
+	if opts.FsName == "" {
+		opts.FsName = "byob"
+	}
+	fo := f.Options()
+	mo := fuse.MountOptions{
+		AllowOther:    opts.AllowOther,
+		FsName:        opts.FsName,
+		Name:          "byob",
+		Debug:         opts.Debug,
+		MaxWrite:      opts.MaxWrite,
+		MaxReadAhead:  opts.MaxReadAhead,
+		MaxBackground: opts.MaxBackground,
+		DirectMount:   true,
+	}
+	if fo.ReadOnly {
+		mo.Options = append(mo.Options, "ro")
+	}
+	root := &node{n: f.Root()}
+	gopts := &gofs.Options{
+		MountOptions:    mo,
+		EntryTimeout:    durPtr(fo.AttrTTL),
+		AttrTimeout:     durPtr(fo.AttrTTL),
+		NegativeTimeout: durPtr(fo.NegativeTTL),
+		UID:             fo.UID,
+		GID:             fo.GID,
+		RootStableAttr:  &gofs.StableAttr{Ino: f.Root().Ino(), Mode: syscall.S_IFDIR},
+	}
+	srv, err := gofs.Mount(mountpoint, root, gopts)
+	if err != nil {
+		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	return &Server{srv: srv, mountpoint: mountpoint}, nil
+}
+
+// Unmount unmounts the file system; when it is busy, it is detached lazily
+// (MNT_DETACH) so it goes away once the last user leaves.
+func (s *Server) Unmount() error {
+	err := s.srv.Unmount()
+	if err != nil {
+		if lerr := syscall.Unmount(s.mountpoint, syscall.MNT_DETACH); lerr == nil {
+			return nil
+		}
+	}
+	return err
+}
+
+// Wait blocks until the file system is unmounted.
+func (s *Server) Wait() { s.srv.Wait() }
+
+// Mountpoint returns the directory the file system is mounted on.
+func (s *Server) Mountpoint() string { return s.mountpoint }
+
+// ClearStale lazily unmounts a dead FUSE mount at mountpoint: a mount whose
+// server has gone answers every call with ENOTCONN.
+func ClearStale(mountpoint string) error {
+	_, err := os.Stat(mountpoint)
+	if err == nil || !errors.Is(err, syscall.ENOTCONN) {
+		return nil
+	}
+	if err := syscall.Unmount(mountpoint, syscall.MNT_DETACH); err != nil {
+		return fmt.Errorf("clear stale mount %s: %w", mountpoint, err)
+	}
+	// The detach is immediate for new lookups; give the VFS a moment.
+	for i := 0; i < 50; i++ {
+		if _, err := os.Stat(mountpoint); !errors.Is(err, syscall.ENOTCONN) {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}

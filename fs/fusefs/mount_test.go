@@ -1,0 +1,353 @@
+package fusefs
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/cache"
+	byobfs "github.com/byobfs/byob/fs"
+	"github.com/byobfs/byob/layout"
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/faulty"
+)
+
+type backend struct {
+	name string
+	new  func(t *testing.T) providers.Store
+}
+
+var backends = []backend{
+	{"mem", func(t *testing.T) providers.Store { return newMem() }},
+	{"local", newLocal},
+}
+
+func TestReadSeeded(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.new(t)
+			files := map[string][]byte{
+				"ent/proj/run1/config.yaml":    []byte("lr: 0.1\n"),
+				"ent/proj/run1/output.log":     content(3*testBlockSize+17, 1),
+				"ent/proj/run1/empty":          {},
+				"wandb_artifacts/1/abc/0123ff": content(2<<20+5, 9),
+			}
+			for k, v := range files {
+				put(t, st, k, v)
+			}
+			mnt := testMount(t, newFS(t, st, nil), MountOptions{})
+			for k, v := range files {
+				got, err := os.ReadFile(filepath.Join(mnt, k))
+				require.NoError(t, err, k)
+				require.Equal(t, sum(v), sum(got), k)
+				fi, err := os.Stat(filepath.Join(mnt, k))
+				require.NoError(t, err)
+				require.Equal(t, int64(len(v)), fi.Size())
+			}
+			ents, err := os.ReadDir(filepath.Join(mnt, "ent/proj/run1"))
+			require.NoError(t, err)
+			var names []string
+			for _, e := range ents {
+				names = append(names, e.Name())
+			}
+			require.Equal(t, []string{"config.yaml", "empty", "output.log"}, names)
+		})
+	}
+}
+
+func TestOddKeys(t *testing.T) {
+	st := newMem()
+	long := strings.Repeat("x", 300)
+	keys := []string{"d/a//b", "d/./c", "d/../e", "d/obj", "d/obj/child", "d/" + long, "d/100%", "d/%%x", "d/sub/"}
+	for i, k := range keys {
+		put(t, st, k, []byte{byte(i)})
+	}
+	mnt := testMount(t, newFS(t, st, nil), MountOptions{})
+	// Expected names: layout.DirEntries of the listing.
+	var entries []providers.Entry
+	require.NoError(t, st.List(context.Background(), providers.ListOptions{Prefix: "d/", Delimiter: "/"}, func(e providers.Entry) error {
+		entries = append(entries, e)
+		return nil
+	}))
+	var want []string
+	for _, de := range layout.DirEntries(entries, "d/") {
+		want = append(want, de.Name)
+	}
+	sort.Strings(want)
+	ents, err := os.ReadDir(filepath.Join(mnt, "d"))
+	require.NoError(t, err)
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	require.Equal(t, want, got)
+	// Every file reads back the object it names.
+	for _, de := range layout.DirEntries(entries, "d/") {
+		if de.IsDir {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(mnt, "d", de.Name))
+		require.NoError(t, err, de.Name)
+		want, _ := get(t, st, de.Key)
+		require.Equal(t, want, b, de.Name)
+	}
+	// The shadowed object and the directory of the same name.
+	b, err := os.ReadFile(filepath.Join(mnt, "d", "obj"+layout.ShadowSuffix))
+	require.NoError(t, err)
+	require.Equal(t, []byte{3}, b)
+	b, err = os.ReadFile(filepath.Join(mnt, "d", "obj", "child"))
+	require.NoError(t, err)
+	require.Equal(t, []byte{4}, b)
+	v := make([]byte, 256)
+	n, err := syscall.Getxattr(filepath.Join(mnt, "d", "obj", "child"), layout.XattrKey, v)
+	require.NoError(t, err)
+	require.Equal(t, "d/obj/child", string(v[:n]))
+	fi, err := os.Stat(filepath.Join(mnt, "d", "sub"))
+	require.NoError(t, err)
+	require.True(t, fi.IsDir())
+}
+
+func TestWrites(t *testing.T) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.new(t)
+			put(t, st, "old", content(1000, 3))
+			mnt := testMount(t, newFS(t, st, nil), MountOptions{})
+			p := func(s string) string { return filepath.Join(mnt, s) }
+
+			// New file, read back through the store.
+			data := content(3*testBlockSize+99, 5)
+			require.NoError(t, os.WriteFile(p("new.bin"), data, 0o644))
+			got, err := get(t, st, "new.bin")
+			require.NoError(t, err)
+			require.Equal(t, sum(data), sum(got))
+
+			// O_TRUNC overwrite.
+			require.NoError(t, os.WriteFile(p("old"), []byte("short"), 0o644))
+			got, _ = get(t, st, "old")
+			require.Equal(t, "short", string(got))
+
+			// Append.
+			fh, err := os.OpenFile(p("old"), os.O_WRONLY|os.O_APPEND, 0)
+			require.NoError(t, err)
+			_, err = fh.Write([]byte("+more"))
+			require.NoError(t, err)
+			require.NoError(t, fh.Close())
+			got, _ = get(t, st, "old")
+			require.Equal(t, "short+more", string(got))
+			b, err := os.ReadFile(p("old"))
+			require.NoError(t, err)
+			require.Equal(t, "short+more", string(b))
+
+			// Random writes into an existing object.
+			fh, err = os.OpenFile(p("new.bin"), os.O_RDWR, 0)
+			require.NoError(t, err)
+			_, err = fh.WriteAt([]byte("XYZ"), 5)
+			require.NoError(t, err)
+			_, err = fh.WriteAt([]byte("END"), int64(len(data)))
+			require.NoError(t, err)
+			require.NoError(t, fh.Close())
+			copy(data[5:], "XYZ")
+			data = append(data, "END"...)
+			got, _ = get(t, st, "new.bin")
+			require.Equal(t, sum(data), sum(got))
+
+			// Checkpoint pattern: write tmp, fsync, rename.
+			fh, err = os.Create(p("ckpt.tmp"))
+			require.NoError(t, err)
+			_, err = fh.Write(content(5000, 7))
+			require.NoError(t, err)
+			require.NoError(t, fh.Sync())
+			require.NoError(t, fh.Close())
+			require.NoError(t, os.Rename(p("ckpt.tmp"), p("ckpt")))
+			_, err = get(t, st, "ckpt.tmp")
+			require.ErrorIs(t, err, providers.ErrNotExist)
+			got, _ = get(t, st, "ckpt")
+			require.Equal(t, content(5000, 7), got)
+			_, err = os.Stat(p("ckpt.tmp"))
+			require.True(t, os.IsNotExist(err))
+
+			// mkdir / rmdir / ENOTEMPTY / unlink.
+			require.NoError(t, os.Mkdir(p("dir"), 0o755))
+			require.NoError(t, os.WriteFile(p("dir/f"), []byte("x"), 0o644))
+			err = syscall.Rmdir(p("dir"))
+			require.ErrorIs(t, err, syscall.ENOTEMPTY)
+			require.NoError(t, os.Remove(p("dir/f")))
+			_, err = get(t, st, "dir/f")
+			require.ErrorIs(t, err, providers.ErrNotExist)
+			require.NoError(t, os.Remove(p("dir")))
+			_, err = os.Stat(p("dir"))
+			require.True(t, os.IsNotExist(err))
+
+			// Directory rename.
+			require.NoError(t, os.MkdirAll(p("a/b"), 0o755))
+			require.NoError(t, os.WriteFile(p("a/b/f"), []byte("deep"), 0o644))
+			require.NoError(t, os.Rename(p("a"), p("z")))
+			got, _ = get(t, st, "z/b/f")
+			require.Equal(t, "deep", string(got))
+			_, err = get(t, st, "a/b/f")
+			require.ErrorIs(t, err, providers.ErrNotExist)
+			b, err = os.ReadFile(p("z/b/f"))
+			require.NoError(t, err)
+			require.Equal(t, "deep", string(b))
+
+			// truncate(2) on a path.
+			require.NoError(t, os.Truncate(p("ckpt"), 10))
+			got, _ = get(t, st, "ckpt")
+			require.Equal(t, content(10, 7), got)
+		})
+	}
+}
+
+func TestReadOnly(t *testing.T) {
+	st := newMem()
+	put(t, st, "f", []byte("hi"))
+	mnt := testMount(t, newFS(t, st, func(o *byobfs.Options, _ *cache.Options) { o.ReadOnly = true }), MountOptions{})
+	b, err := os.ReadFile(filepath.Join(mnt, "f"))
+	require.NoError(t, err)
+	require.Equal(t, "hi", string(b))
+	for _, op := range []func() error{
+		func() error { return os.WriteFile(filepath.Join(mnt, "g"), nil, 0o644) },
+		func() error { return os.Mkdir(filepath.Join(mnt, "d"), 0o755) },
+		func() error { return os.Remove(filepath.Join(mnt, "f")) },
+		func() error { return os.Rename(filepath.Join(mnt, "f"), filepath.Join(mnt, "h")) },
+		func() error { _, err := os.OpenFile(filepath.Join(mnt, "f"), os.O_WRONLY, 0); return err },
+	} {
+		require.ErrorIs(t, op(), syscall.EROFS)
+	}
+}
+
+// A child that inherits a descriptor and closes it (exits) must not publish
+// the half-written file: only the opener's flush uploads.
+func TestForkCloseInChild(t *testing.T) {
+	st := newMem()
+	mnt := testMount(t, newFS(t, st, nil), MountOptions{})
+	fh, err := os.Create(filepath.Join(mnt, "f"))
+	require.NoError(t, err)
+	_, err = fh.Write([]byte("first half;"))
+	require.NoError(t, err)
+	cmd := exec.Command("sh", "-c", "exec 3>&-; true")
+	cmd.ExtraFiles = []*os.File{fh}
+	require.NoError(t, cmd.Run())
+	_, err = st.Stat(context.Background(), "f")
+	require.ErrorIs(t, err, providers.ErrNotExist, "child's close published a half file")
+	_, err = fh.Write([]byte("second half"))
+	require.NoError(t, err)
+	require.NoError(t, fh.Close())
+	got, err := get(t, st, "f")
+	require.NoError(t, err)
+	require.Equal(t, "first half;second half", string(got))
+}
+
+func TestRequestCounts(t *testing.T) {
+	inner := newMem()
+	const n = 2500
+	for i := 0; i < n; i++ {
+		put(t, inner, fmt.Sprintf("big/f%c-%05d", 'a'+i%26, i), []byte("x"))
+	}
+	put(t, inner, "data.bin", content(2*testBlockSize+5, 1))
+	st := faulty.Wrap(inner, faulty.Options{})
+	mnt := testMount(t, newFS(t, st, func(o *byobfs.Options, _ *cache.Options) {
+		o.AttrTTL, o.DirTTL = time.Minute, time.Minute
+	}), MountOptions{})
+
+	// Cold ls -l: one List call, no Stat per entry (the lookup of "big"
+	// itself is done first).
+	_, err := os.Stat(filepath.Join(mnt, "big"))
+	require.NoError(t, err)
+	st.Reset()
+	out, err := exec.Command("ls", "-l", filepath.Join(mnt, "big")).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Equal(t, n+1, strings.Count(string(out), "\n"))
+	require.Equal(t, 1, st.Calls(faulty.OpList), "List calls for ls -l")
+	require.Equal(t, 0, st.Calls(faulty.OpStat), "Stat calls for ls -l")
+
+	// Warm re-read: no Get.
+	b, err := os.ReadFile(filepath.Join(mnt, "data.bin"))
+	require.NoError(t, err)
+	require.Equal(t, sum(content(2*testBlockSize+5, 1)), sum(b))
+	st.Reset()
+	b, err = os.ReadFile(filepath.Join(mnt, "data.bin"))
+	require.NoError(t, err)
+	require.Equal(t, sum(content(2*testBlockSize+5, 1)), sum(b))
+	require.Equal(t, 0, st.Calls(faulty.OpGet), "Gets on a warm re-read")
+}
+
+func TestENOSPC(t *testing.T) {
+	st := newMem()
+	f := newFS(t, st, func(_ *byobfs.Options, c *cache.Options) { c.MaxSize = 1 << 20 })
+	mnt := testMount(t, f, MountOptions{})
+	err := os.WriteFile(filepath.Join(mnt, "huge"), content(2<<20, 1), 0o644)
+	require.ErrorIs(t, err, syscall.ENOSPC)
+}
+
+func TestWriteBack(t *testing.T) {
+	inner := newMem()
+	st := faulty.Wrap(inner, faulty.Options{})
+	gate := make(chan struct{})
+	st.SetBefore(func(op, key string) error {
+		if op == faulty.OpPut || op == faulty.OpCreateMultipart {
+			<-gate
+		}
+		return nil
+	})
+	cacheDir := t.TempDir()
+	f := newFS(t, st, func(o *byobfs.Options, c *cache.Options) { o.WriteBack = true; c.Dir = cacheDir })
+	mnt := testMount(t, f, MountOptions{})
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "wb"), []byte("later"), 0o644))
+	// Close returned before the upload; reads see the data.
+	b, err := os.ReadFile(filepath.Join(mnt, "wb"))
+	require.NoError(t, err)
+	require.Equal(t, "later", string(b))
+	p, err := f.Pending(context.Background())
+	require.NoError(t, err)
+	require.Len(t, p, 1)
+	require.Equal(t, "wb", p[0].Key)
+	_, err = inner.Stat(context.Background(), "wb")
+	require.ErrorIs(t, err, providers.ErrNotExist)
+	close(gate)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, f.Drain(ctx))
+	got, err := get(t, inner, "wb")
+	require.NoError(t, err)
+	require.Equal(t, "later", string(got))
+	p, err = f.Pending(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, p)
+}
+
+// Entries journaled by a previous run are uploaded by the next New.
+func TestWriteBackRecovery(t *testing.T) {
+	inner := newMem()
+	cacheDir := t.TempDir()
+	copts := cache.Options{Dir: cacheDir, NoSync: true, BlockSize: testBlockSize, MaxSize: 1 << 30, MinFree: -1}
+	c, err := cache.Open(copts)
+	require.NoError(t, err)
+	// Journal an entry by hand, as a crashed run would have left it.
+	staged := filepath.Join(cacheDir, "staged-by-hand")
+	require.NoError(t, os.WriteFile(staged, []byte("recovered"), 0o600))
+	require.NoError(t, c.PutWriteBack(context.Background(), &cache.WriteBack{Store: "test", Key: "r/k", StagingPath: staged, Size: 9, State: cache.WriteBackStaged, Created: time.Now()}))
+	f, err := byobfs.New(byobfs.Options{Store: inner, StoreID: "test", Cache: c, WriteBack: true})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, f.Drain(ctx))
+	got, err := get(t, inner, "r/k")
+	require.NoError(t, err)
+	require.Equal(t, "recovered", string(got))
+	p, err := f.Pending(ctx)
+	require.NoError(t, err)
+	require.Empty(t, p)
+	f.Close()
+	c.Close()
+}

@@ -1,0 +1,197 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/byobfs/byob/cache"
+	"github.com/byobfs/byob/providers"
+)
+
+// reader reads one version of an object through the block cache, with an
+// adaptive readahead window.
+type reader struct {
+	f       *FS
+	key     string
+	version string
+	size    int64
+
+	mu sync.Mutex
+	// The fields below are GUARDED_BY(mu).
+	blocks   map[int64]*cache.BlockHandle // blocks this handle holds open (at most 2)
+	order    []int64
+	nextOff  int64 // where a sequential read would start
+	window   int64 // readahead bytes
+	inflight map[int64]bool
+	closed   bool
+}
+
+func newReader(f *FS, key, version string, size int64) *reader {
+	return &reader{f: f, key: key, version: version, size: size,
+		blocks: map[int64]*cache.BlockHandle{}, inflight: map[int64]bool{}}
+}
+
+// fetchFunc returns the FetchFunc of block idx: a ranged Get conditional on
+// the version. A changed object is ErrChanged.
+func (r *reader) fetchFunc(idx int64) cache.FetchFunc {
+	f := r.f
+	return func(ctx context.Context) ([]byte, error) {
+		off := idx * f.bsize
+		n := min(f.bsize, r.size-off)
+		if n <= 0 {
+			return nil, nil
+		}
+		body, _, err := f.store.Get(ctx, r.key, off, n, providers.GetOptions{IfMatch: r.version})
+		if err != nil {
+			if errors.Is(err, providers.ErrPrecondition) || errors.Is(err, providers.ErrNotExist) {
+				return nil, errors.Join(ErrChanged, err)
+			}
+			return nil, err
+		}
+		defer body.Close()
+		buf := make([]byte, n)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return nil, err
+		}
+		return buf, nil
+	}
+}
+
+func (r *reader) id(idx int64) cache.BlockID {
+	return cache.BlockID{Store: r.f.opts.StoreID, Key: r.key, Version: r.version, Index: idx}
+}
+
+// block returns block idx, held open by the reader.
+func (r *reader) block(ctx context.Context, idx int64) (*cache.BlockHandle, error) {
+	r.mu.Lock()
+	if bh, ok := r.blocks[idx]; ok {
+		r.mu.Unlock()
+		return bh, nil
+	}
+	r.mu.Unlock()
+	bh, err := r.f.cache.OpenBlock(ctx, r.id(idx), r.fetchFunc(idx))
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		bh.Close()
+		return nil, ErrBadHandle
+	}
+	if old, ok := r.blocks[idx]; ok {
+		bh.Close()
+		return old, nil
+	}
+	r.blocks[idx] = bh
+	r.order = append(r.order, idx)
+	for len(r.order) > 2 {
+		drop := r.order[0]
+		r.order = r.order[1:]
+		if h, ok := r.blocks[drop]; ok {
+			h.Close()
+			delete(r.blocks, drop)
+		}
+	}
+	return bh, nil
+}
+
+// ReadAt reads from the object at off.
+func (r *reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	if off >= r.size || len(p) == 0 {
+		return 0, nil
+	}
+	end := min(off+int64(len(p)), r.size)
+	r.advise(off, end)
+	n := 0
+	bs := r.f.bsize
+	for pos := off; pos < end; {
+		idx := pos / bs
+		bh, err := r.block(ctx, idx)
+		if err != nil {
+			return n, err
+		}
+		in := pos - idx*bs
+		want := min(end-pos, bs-in)
+		m, err := bh.ReadAt(p[n:n+int(want)], in)
+		n += m
+		pos += int64(m)
+		if err != nil && !(errors.Is(err, io.EOF) && int64(m) == want) {
+			return n, err
+		}
+		if int64(m) < want {
+			return n, io.ErrUnexpectedEOF
+		}
+	}
+	return n, nil
+}
+
+// advise adapts the readahead window to the access pattern and starts
+// prefetches of the blocks after [off, end) that the window covers.
+func (r *reader) advise(off, end int64) {
+	f := r.f
+	bs := f.bsize
+	r.mu.Lock()
+	if off == r.nextOff {
+		r.window = min(max(2*r.window, bs), f.opts.MaxReadahead)
+	} else {
+		r.window /= 4
+		if r.window < bs {
+			r.window = 0
+		}
+	}
+	r.nextOff = end
+	var todo []int64
+	if r.window > 0 {
+		first := (end-1)/bs + 1
+		last := min((end+r.window-1)/bs, (r.size-1)/bs)
+		for idx := first; idx <= last; idx++ {
+			if _, held := r.blocks[idx]; held || r.inflight[idx] {
+				continue
+			}
+			todo = append(todo, idx)
+		}
+	}
+	r.mu.Unlock()
+	for _, idx := range todo {
+		select {
+		case f.prefetch <- struct{}{}:
+		default:
+			return // at the global cap: the next read tries again
+		}
+		r.mu.Lock()
+		r.inflight[idx] = true
+		r.mu.Unlock()
+		f.wg.Add(1)
+		go func(idx int64) {
+			defer f.wg.Done()
+			defer func() { <-f.prefetch }()
+			bh, err := f.cache.OpenBlock(f.ctx, r.id(idx), r.fetchFunc(idx))
+			if err == nil {
+				bh.Close()
+			}
+			r.mu.Lock()
+			delete(r.inflight, idx)
+			r.mu.Unlock()
+		}(idx)
+	}
+}
+
+// Window returns the current readahead window in bytes (tests).
+func (r *reader) Window() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.window
+}
+
+func (r *reader) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	for _, bh := range r.blocks {
+		bh.Close()
+	}
+	r.blocks = nil
+}

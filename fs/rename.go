@@ -1,0 +1,248 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/byobfs/byob/providers"
+)
+
+// Rename flags (renameat2).
+const (
+	RenameNoReplace = 1
+	RenameExchange  = 2
+)
+
+// Rename moves name in n to newName in newParent. A file is copied
+// server-side (conditional on the Version it had) and the source deleted; a
+// directory is moved object by object, at most Options.RenameDirLimit of
+// them (more is EXDEV, so mv copies by itself). Data still being written is
+// published first. The moved node keeps its inode number.
+func (n *Node) Rename(ctx context.Context, name string, newParent *Node, newName string, flags uint32) error {
+	f := n.fs
+	if err := f.readOnly(); err != nil {
+		return err
+	}
+	if newParent.fs != f {
+		return ErrCrossStore
+	}
+	if flags&RenameExchange != 0 {
+		return ErrNotSupported
+	}
+	if !n.isDir || !newParent.isDir {
+		return ErrNotDir
+	}
+	src, err := n.Lookup(ctx, name)
+	if err != nil {
+		return err
+	}
+	dstDirKey := newParent.Key()
+	dstBase, err := childKey(dstDirKey, newName)
+	if err != nil {
+		return err
+	}
+	dst, err := newParent.Lookup(ctx, newName)
+	switch {
+	case err == nil && flags&RenameNoReplace != 0:
+		return ErrExist
+	case err == nil && dst == src:
+		return nil
+	case err != nil && !errors.Is(err, providers.ErrNotExist):
+		return err
+	case err != nil:
+		dst = nil
+	}
+	if src.isDir {
+		return f.renameDir(ctx, n, src, newParent, dst, dstBase+"/")
+	}
+	if dst != nil && dst.isDir {
+		return ErrIsDir
+	}
+	return f.renameFile(ctx, n, src, newParent, dst, dstBase)
+}
+
+// settle publishes node c's data being written and waits for its
+// write-back entries, so that the server holds its contents.
+func (f *FS) settle(ctx context.Context, c *Node) error {
+	c.mu.Lock()
+	w := c.w
+	c.mu.Unlock()
+	if w != nil {
+		if err := w.publish(ctx); err != nil {
+			return err
+		}
+	}
+	return f.wb.waitKey(ctx, c.Key())
+}
+
+func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dstKey string) error {
+	if err := f.checkKey(dstKey); err != nil {
+		return err
+	}
+	if err := f.settle(ctx, src); err != nil {
+		return err
+	}
+	srcKey := src.Key()
+	src.mu.Lock()
+	version := src.attr.Version
+	remote := src.remote
+	src.mu.Unlock()
+	if remote {
+		info, err := f.store.Copy(ctx, srcKey, dstKey, providers.CopyOptions{IfMatch: version})
+		if err != nil {
+			return err
+		}
+		if err := f.store.Delete(ctx, srcKey); err != nil {
+			return err
+		}
+		src.setRemote(info, time.Now())
+	}
+	if dst != nil {
+		dst.mu.Lock()
+		dw := dst.w
+		dst.mu.Unlock()
+		if dw != nil {
+			dw.cancel()
+		}
+		f.wb.dropKey(dstKey)
+		f.detach(dst, dstKey)
+	}
+	f.mu.Lock()
+	if f.nodes[srcKey] == src {
+		delete(f.nodes, srcKey)
+	}
+	f.nodes[dstKey] = src
+	src.key = dstKey
+	f.mu.Unlock()
+	f.invalidate(srcDir.Key(), srcKey)
+	f.invalidate(dstDir.Key(), dstKey)
+	return nil
+}
+
+func (f *FS) renameDir(ctx context.Context, srcDir, src, dstDir, dst *Node, dstPrefix string) error {
+	if dst != nil && !dst.isDir {
+		return ErrNotDir
+	}
+	srcPrefix := src.Key()
+	if strings.HasPrefix(dstPrefix, srcPrefix) {
+		return providers.ErrInvalidArgument // into itself: EINVAL
+	}
+	if dst != nil {
+		if dst.hasLocalChildren() {
+			return ErrNotEmpty
+		}
+		empty := true
+		err := f.store.List(ctx, providers.ListOptions{Prefix: dstPrefix}, func(e providers.Entry) error {
+			if e.Key != dstPrefix {
+				empty = false
+				return errStop
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStop) {
+			return err
+		}
+		if !empty {
+			return ErrNotEmpty
+		}
+	}
+	// Publish what is being written below src.
+	f.mu.Lock()
+	var below []*Node
+	for k, c := range f.nodes {
+		if !c.isDir && strings.HasPrefix(k, srcPrefix) {
+			below = append(below, c)
+		}
+	}
+	f.mu.Unlock()
+	for _, c := range below {
+		if err := f.settle(ctx, c); err != nil {
+			return err
+		}
+	}
+	var objs []providers.Entry
+	err := f.store.List(ctx, providers.ListOptions{Prefix: srcPrefix}, func(e providers.Entry) error {
+		if len(objs) >= f.opts.RenameDirLimit {
+			return ErrCrossStore
+		}
+		objs = append(objs, e)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, e := range objs {
+		nk := dstPrefix + e.Key[len(srcPrefix):]
+		if err := f.checkKey(nk); err != nil {
+			return err
+		}
+		if _, err := f.store.Copy(ctx, e.Key, nk, providers.CopyOptions{IfMatch: e.Version}); err != nil {
+			return err
+		}
+	}
+	for _, e := range objs {
+		if err := f.store.Delete(ctx, e.Key); err != nil {
+			return err
+		}
+	}
+	if dst != nil {
+		f.detach(dst, dstPrefix)
+	}
+	// Move the nodes and virtual directories below src.
+	f.mu.Lock()
+	moved := map[string]*Node{}
+	for k, c := range f.nodes {
+		if strings.HasPrefix(k, srcPrefix) {
+			moved[dstPrefix+k[len(srcPrefix):]] = c
+			delete(f.nodes, k)
+		}
+	}
+	for k := range f.nodes {
+		if strings.HasPrefix(k, dstPrefix) {
+			delete(f.nodes, k)
+		}
+	}
+	for k, c := range moved {
+		c.key = k
+		f.nodes[k] = c
+	}
+	var vmoved []string
+	for k := range f.vdirs {
+		if strings.HasPrefix(k, srcPrefix) {
+			vmoved = append(vmoved, k)
+		}
+	}
+	for _, k := range vmoved {
+		delete(f.vdirs, k)
+		f.vdirs[dstPrefix+k[len(srcPrefix):]] = true
+	}
+	for k := range f.listings {
+		if strings.HasPrefix(k, srcPrefix) || strings.HasPrefix(k, dstPrefix) {
+			delete(f.listings, k)
+		}
+	}
+	if !f.caps.OddKeys && len(objs) == 0 {
+		f.vdirs[dstPrefix] = true
+	}
+	f.mu.Unlock()
+	// Listings of the old and new names are stale, in the index too.
+	f.dropListing(srcPrefix)
+	f.dropListing(dstPrefix)
+	for k, c := range moved {
+		if c.isDir {
+			f.dropListing(k)
+			f.dropListing(srcPrefix + k[len(dstPrefix):])
+		}
+	}
+	// Objects below moved: their attributes must be refetched.
+	for _, c := range moved {
+		c.mu.Lock()
+		c.fetchedAt = time.Time{}
+		c.mu.Unlock()
+	}
+	f.invalidate(srcDir.Key(), srcPrefix)
+	f.invalidate(dstDir.Key(), dstPrefix)
+	return nil
+}

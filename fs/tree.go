@@ -1,0 +1,378 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/byobfs/byob/layout"
+	"github.com/byobfs/byob/providers"
+)
+
+// Attr is what stat(2) shows of a node.
+type Attr struct {
+	Ino   uint64
+	Size  int64
+	Mode  os.FileMode // type bits (os.ModeDir) and permissions
+	Nlink uint32
+	Mtime time.Time
+	Ctime time.Time
+	UID   uint32
+	GID   uint32
+	// Version is the object's Version on the server ("" for directories and
+	// for files not uploaded yet).
+	Version string
+}
+
+// IsDir reports whether the attributes are a directory's.
+func (a Attr) IsDir() bool { return a.Mode&os.ModeDir != 0 }
+
+// Node is one file or directory. A Node lives as long as the FS: the same
+// key always gives the same Node and inode number (a counter table; renames
+// carry the number to the new key). Directories have keys ending in "/"
+// (the root's is ""); files have their object key.
+type Node struct {
+	fs    *FS
+	ino   uint64
+	isDir bool
+
+	// key is GUARDED_BY(fs.mu).
+	key string
+
+	mu sync.Mutex
+	// The fields below are GUARDED_BY(mu).
+	attr      Attr      // last known attributes (Size, Version, Mtime)
+	fetchedAt time.Time // when attr came from the server; zero: never
+	remote    bool      // the object exists on the server as far as we know
+	removed   bool      // unlinked or overwritten: Nlink 0
+	mode      os.FileMode
+	w         *wfile   // open write state, nil when none
+	pending   *wbEntry // newest write-back entry not yet uploaded
+	openVer   string   // Version at the last open (FOPEN_KEEP_CACHE)
+}
+
+// Ino is the node's inode number, stable for the life of the FS.
+func (n *Node) Ino() uint64 { return n.ino }
+
+// IsDir reports whether the node is a directory.
+func (n *Node) IsDir() bool { return n.isDir }
+
+// Key is the node's current key (directories end in "/", root "").
+func (n *Node) Key() string {
+	n.fs.mu.Lock()
+	defer n.fs.mu.Unlock()
+	return n.key
+}
+
+// nodeFor returns the node of key, creating it. Callers hold no lock.
+func (f *FS) nodeFor(key string, isDir bool) *Node {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.nodeForLocked(key, isDir)
+}
+
+func (f *FS) nodeForLocked(key string, isDir bool) *Node {
+	if n, ok := f.nodes[key]; ok {
+		return n
+	}
+	n := &Node{fs: f, ino: f.nextIno, isDir: isDir, key: key}
+	f.nextIno++
+	f.nodes[key] = n
+	return n
+}
+
+// setRemote records attributes fetched from the server.
+func (n *Node) setRemote(info providers.ObjectInfo, at time.Time) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.setRemoteLocked(info, at)
+}
+
+func (n *Node) setRemoteLocked(info providers.ObjectInfo, at time.Time) {
+	if n.remote && n.attr.Version == info.Version && info.Version != "" {
+		// Same version: keep the mtime first seen (a listing carries no
+		// metadata, so it would flip between mtime and upload time).
+		if info.Metadata != nil {
+			n.attr.Mtime = info.Mtime()
+		}
+		n.fetchedAt = at
+		n.removed = false
+		return
+	}
+	n.attr.Size = info.Size
+	n.attr.Version = info.Version
+	n.attr.Mtime = info.Mtime()
+	n.fetchedAt = at
+	n.remote = true
+	n.removed = false
+}
+
+// localOnly reports whether the node exists only in this mount so far (a
+// new file being written or waiting for write-back).
+func (n *Node) localOnly() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.removed && (n.w != nil || n.pending != nil)
+}
+
+// Attr returns the node's attributes, revalidating a file's with a Stat once
+// AttrTTL has passed (unless it is being written or was removed).
+func (n *Node) Attr(ctx context.Context) (Attr, error) {
+	f := n.fs
+	if !n.isDir {
+		n.mu.Lock()
+		stale := n.remote && !n.removed && n.w == nil && n.pending == nil && time.Since(n.fetchedAt) > f.opts.AttrTTL
+		n.mu.Unlock()
+		if stale {
+			if err := n.revalidate(ctx); err != nil && !errors.Is(err, providers.ErrNotExist) {
+				return Attr{}, err
+			}
+		}
+	}
+	return n.snapshot(), nil
+}
+
+// revalidate refreshes a file's attributes with a Stat.
+func (n *Node) revalidate(ctx context.Context) error {
+	key := n.Key()
+	info, err := n.fs.store.Stat(ctx, key)
+	if err != nil {
+		if errors.Is(err, providers.ErrNotExist) {
+			n.mu.Lock()
+			n.remote = false
+			n.fetchedAt = time.Now()
+			n.mu.Unlock()
+		}
+		return err
+	}
+	n.setRemote(info, time.Now())
+	return nil
+}
+
+// snapshot builds Attr from the in-memory state.
+func (n *Node) snapshot() Attr {
+	f := n.fs
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	a := n.attr
+	a.Ino = n.ino
+	a.UID, a.GID = f.opts.UID, f.opts.GID
+	a.Nlink = 1
+	if n.isDir {
+		a.Mode = os.ModeDir | f.opts.DirMode
+		a.Nlink = 2
+		if n.mode != 0 {
+			a.Mode = os.ModeDir | n.mode.Perm()
+		}
+	} else {
+		a.Mode = f.opts.FileMode
+		if n.mode != 0 {
+			a.Mode = n.mode.Perm()
+		}
+		if n.w != nil {
+			a.Size = n.w.sizeLocked()
+			if !n.w.mtime.IsZero() {
+				a.Mtime = n.w.mtime
+			}
+		} else if n.pending != nil {
+			a.Size = n.pending.size
+			a.Mtime = n.pending.mtime
+		}
+	}
+	if n.removed {
+		a.Nlink = 0
+	}
+	if a.Mtime.IsZero() {
+		a.Mtime = time.Unix(0, 0)
+	}
+	a.Ctime = a.Mtime
+	return a
+}
+
+// childKey returns the object key of name in the directory whose key is
+// dirKey.
+func childKey(dirKey, name string) (string, error) {
+	seg, err := layout.DecodeName(name)
+	if err != nil {
+		return "", err
+	}
+	return dirKey + seg, nil
+}
+
+// Lookup finds name in directory n. It answers from, in order: nodes only
+// this mount knows (files being written, mkdir'd directories on stores
+// without markers), the directory's listing when fresh (DirTTL), negative
+// entries (NegativeTTL), and otherwise one List call probing both the object
+// and the prefix of that name. Long and shadow names not found that way
+// list the directory.
+func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
+	if !n.isDir {
+		return nil, ErrNotDir
+	}
+	f := n.fs
+	dirKey := n.Key()
+	key, err := childKey(dirKey, name)
+	if err != nil {
+		return nil, err
+	}
+	// Local state first.
+	f.mu.Lock()
+	if f.vdirs[key+"/"] {
+		c := f.nodeForLocked(key+"/", true)
+		f.mu.Unlock()
+		return c, nil
+	}
+	dn := f.nodes[key+"/"]
+	fn := f.nodes[key]
+	l := f.listings[dirKey]
+	negAt, neg := f.negs[key]
+	f.mu.Unlock()
+	if dn != nil && dn.hasLocalChildren() {
+		return dn, nil
+	}
+	if fn != nil && fn.localOnly() {
+		return fn, nil
+	}
+	if l != nil && time.Since(l.fetched) <= f.opts.DirTTL {
+		if de, ok := l.byName[name]; ok {
+			return f.nodeFromDirEntry(de, l.fetched), nil
+		}
+		return nil, providers.ErrNotExist
+	}
+	if neg && time.Since(negAt) <= f.opts.NegativeTTL {
+		return nil, providers.ErrNotExist
+	}
+	c, err := f.probe(ctx, key)
+	if errors.Is(err, providers.ErrNotExist) && (layout.IsLongName(name) || strings.HasSuffix(name, layout.ShadowSuffix) || strings.Contains(name, layout.ShadowSuffix+"%")) {
+		l, lerr := n.listing(ctx)
+		if lerr != nil {
+			return nil, lerr
+		}
+		if de, ok := l.byName[name]; ok {
+			return f.nodeFromDirEntry(de, l.fetched), nil
+		}
+	}
+	if errors.Is(err, providers.ErrNotExist) {
+		f.mu.Lock()
+		f.negs[key] = time.Now()
+		f.mu.Unlock()
+	}
+	return c, err
+}
+
+// probe looks key up with one List: the object key and the prefix key+"/".
+// A directory wins over an object of the same name (which then shows under
+// its shadow name).
+func (f *FS) probe(ctx context.Context, key string) (*Node, error) {
+	var obj *providers.Entry
+	dir := false
+	now := time.Now()
+	err := f.store.List(ctx, providers.ListOptions{Prefix: key, Delimiter: "/"}, func(e providers.Entry) error {
+		switch {
+		case e.Key == key && !e.IsPrefix:
+			ec := e
+			obj = &ec
+		case e.Key == key+"/" && e.IsPrefix:
+			dir = true
+			return errStop
+		case e.Key > key+"/":
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return nil, err
+	}
+	if dir {
+		return f.nodeFor(key+"/", true), nil
+	}
+	if obj != nil {
+		c := f.nodeFor(key, false)
+		c.mu.Lock()
+		if c.w == nil && c.pending == nil {
+			c.setRemoteLocked(obj.ObjectInfo, now)
+		}
+		c.mu.Unlock()
+		return c, nil
+	}
+	return nil, providers.ErrNotExist
+}
+
+func (f *FS) nodeFromDirEntry(de layout.DirEntry, at time.Time) *Node {
+	if de.IsDir {
+		return f.nodeFor(de.Key, true)
+	}
+	c := f.nodeFor(de.Key, false)
+	c.mu.Lock()
+	if c.w == nil && c.pending == nil && (c.fetchedAt.Before(at) || c.attr.Version != de.Entry.Version || !c.remote) {
+		c.setRemoteLocked(de.Entry.ObjectInfo, at)
+	}
+	c.mu.Unlock()
+	return c
+}
+
+// hasLocalChildren reports whether directory n holds nodes only this mount
+// knows (so it exists even if the server shows nothing under it).
+func (n *Node) hasLocalChildren() bool {
+	f := n.fs
+	f.mu.Lock()
+	prefix := n.key
+	for k := range f.vdirs {
+		if k != prefix && strings.HasPrefix(k, prefix) {
+			f.mu.Unlock()
+			return true
+		}
+	}
+	var cands []*Node
+	for k, c := range f.nodes {
+		if !c.isDir && strings.HasPrefix(k, prefix) {
+			cands = append(cands, c)
+		}
+	}
+	f.mu.Unlock()
+	for _, c := range cands {
+		if c.localOnly() {
+			return true
+		}
+	}
+	return false
+}
+
+// parentKey returns the directory key holding key.
+func parentKey(key string) string {
+	k := strings.TrimSuffix(key, "/")
+	i := strings.LastIndexByte(k, '/')
+	if i < 0 {
+		return ""
+	}
+	return k[:i+1]
+}
+
+// invalidate forgets what is cached about directory dirKey's listing and the
+// negative entry of key.
+func (f *FS) invalidate(dirKey, key string) {
+	f.mu.Lock()
+	delete(f.listings, dirKey)
+	delete(f.negs, key)
+	delete(f.negs, strings.TrimSuffix(key, "/"))
+	f.mu.Unlock()
+	if err := f.cache.InvalidateListing(f.ctx, f.opts.StoreID, dirKey); err != nil {
+		f.log.Warn("invalidate listing", "prefix", dirKey, "err", err)
+	}
+}
+
+// FS returns the file system the node belongs to.
+func (n *Node) FS() *FS { return n.fs }
+
+// dropListing forgets the listing of directory dirKey itself.
+func (f *FS) dropListing(dirKey string) {
+	f.mu.Lock()
+	delete(f.listings, dirKey)
+	f.mu.Unlock()
+	if err := f.cache.InvalidateListing(f.ctx, f.opts.StoreID, dirKey); err != nil {
+		f.log.Warn("invalidate listing", "prefix", dirKey, "err", err)
+	}
+}

@@ -1,0 +1,645 @@
+package fs
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/byobfs/byob/cache"
+	"github.com/byobfs/byob/providers"
+)
+
+// wfile is the write state of one file: a staging file in the cache
+// directory holding the file's whole new content, shared by every handle
+// that has the file open for writing.
+type wfile struct {
+	n    *Node
+	path string
+	size atomic.Int64 // read without mu by Node.snapshot
+
+	// mtime is GUARDED_BY(n.mu): utimens folds into it.
+	mtime time.Time
+
+	mu sync.Mutex // held for writes and for a whole upload
+	// The fields below are GUARDED_BY(mu).
+	file      *os.File
+	dirty     bool  // content differs from what the server has
+	refs      int   // handles (and internal users) holding the wfile
+	accounted int64 // bytes counted in FS.dirty
+	lastWrite time.Time
+	cancelled atomic.Bool // unlinked: never upload (read without mu)
+	cancelMu  sync.Mutex
+	cancels   map[int]context.CancelFunc // uploads in progress, GUARDED_BY(cancelMu)
+	nextC     int
+}
+
+func (w *wfile) sizeLocked() int64 { return w.size.Load() }
+
+// cancel stops every upload of w and makes later ones no-ops (unlink).
+func (w *wfile) cancel() {
+	w.cancelled.Store(true)
+	w.cancelMu.Lock()
+	for _, c := range w.cancels {
+		c()
+	}
+	w.cancelMu.Unlock()
+}
+
+// uploadCtx returns a ctx that cancel() ends, and its release func.
+func (w *wfile) uploadCtx(ctx context.Context) (context.Context, func()) {
+	ctx, c := context.WithCancel(ctx)
+	w.cancelMu.Lock()
+	if w.cancels == nil {
+		w.cancels = map[int]context.CancelFunc{}
+	}
+	id := w.nextC
+	w.nextC++
+	w.cancels[id] = c
+	w.cancelMu.Unlock()
+	if w.cancelled.Load() {
+		c()
+	}
+	return ctx, func() {
+		w.cancelMu.Lock()
+		delete(w.cancels, id)
+		w.cancelMu.Unlock()
+		c()
+	}
+}
+
+// Handle is one open file.
+type Handle struct {
+	n     *Node
+	flags int
+	tgid  int // thread group of the opener (0: unknown)
+	keep  bool
+
+	w    *wfile  // writable handles, and readers of a file being written
+	r    *reader // readers of the object on the server
+	pend *os.File
+
+	mu       sync.Mutex
+	released bool // GUARDED_BY(mu)
+}
+
+// KeepCache reports whether the kernel may keep the pages it cached at an
+// earlier open: the object's Version is the one the last open saw.
+func (h *Handle) KeepCache() bool { return h.keep }
+
+// Node returns the handle's node.
+func (h *Handle) Node() *Node { return h.n }
+
+func writable(flags int) bool {
+	return flags&(syscall.O_WRONLY|syscall.O_RDWR) != 0
+}
+
+// Open opens file n. pid is the calling thread's ID as FUSE reports it (0:
+// unknown); the upload happens at the flush by the opener's thread group.
+// Opening for reading revalidates the attributes once AttrTTL has passed
+// (close-to-open consistency); opening for writing without O_TRUNC first
+// copies the object into a staging file.
+func (n *Node) Open(ctx context.Context, flags int, pid uint32) (*Handle, error) {
+	if n.isDir {
+		return nil, ErrIsDir
+	}
+	f := n.fs
+	h := &Handle{n: n, flags: flags, tgid: tgidOf(pid)}
+	if writable(flags) || flags&syscall.O_TRUNC != 0 {
+		if err := f.readOnly(); err != nil {
+			return nil, err
+		}
+		w, err := n.acquireW(ctx, flags&syscall.O_TRUNC != 0, false)
+		if err != nil {
+			return nil, err
+		}
+		h.w = w
+		return h, nil
+	}
+	if w := n.refExistingW(); w != nil {
+		h.w = w
+		return h, nil
+	}
+	n.mu.Lock()
+	if p := n.pending; p != nil {
+		n.mu.Unlock()
+		file, err := os.Open(p.path)
+		if err != nil {
+			return nil, err
+		}
+		h.pend = file
+		return h, nil
+	}
+	stale := time.Since(n.fetchedAt) > f.opts.AttrTTL
+	n.mu.Unlock()
+	if stale {
+		if err := n.revalidate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.remote || n.removed {
+		return nil, providers.ErrNotExist
+	}
+	h.keep = n.openVer == n.attr.Version
+	n.openVer = n.attr.Version
+	h.r = newReader(f, n.key, n.attr.Version, n.attr.Size)
+	return h, nil
+}
+
+// Create makes file name in directory n and opens it for writing. The file
+// exists only in this mount until its first upload (at flush or close).
+func (n *Node) Create(ctx context.Context, name string, flags int, mode os.FileMode, pid uint32) (*Node, *Handle, error) {
+	f := n.fs
+	if err := f.readOnly(); err != nil {
+		return nil, nil, err
+	}
+	if !n.isDir {
+		return nil, nil, ErrNotDir
+	}
+	c, err := n.Lookup(ctx, name)
+	switch {
+	case err == nil && c.isDir:
+		return nil, nil, ErrIsDir
+	case err == nil && flags&syscall.O_EXCL != 0:
+		return nil, nil, ErrExist
+	case err == nil:
+		h, err := c.Open(ctx, flags|syscall.O_WRONLY, pid)
+		return c, h, err
+	case !errors.Is(err, providers.ErrNotExist):
+		return nil, nil, err
+	}
+	dirKey := n.Key()
+	key, err := childKey(dirKey, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := f.checkKey(key); err != nil {
+		return nil, nil, err
+	}
+	c = f.nodeFor(key, false)
+	c.mu.Lock()
+	c.removed = false
+	c.mode = mode.Perm()
+	c.attr = Attr{Mtime: time.Now()}
+	c.mu.Unlock()
+	w, err := c.acquireW(ctx, true, true)
+	if err != nil {
+		return nil, nil, err
+	}
+	f.invalidate(dirKey, key)
+	return c, &Handle{n: c, flags: flags, tgid: tgidOf(pid), w: w}, nil
+}
+
+// refExistingW returns n's write state with one more reference, or nil.
+func (n *Node) refExistingW() *wfile {
+	for {
+		n.mu.Lock()
+		w := n.w
+		n.mu.Unlock()
+		if w == nil {
+			return nil
+		}
+		w.mu.Lock()
+		n.mu.Lock()
+		same := n.w == w
+		n.mu.Unlock()
+		if same {
+			w.refs++
+			w.mu.Unlock()
+			return w
+		}
+		w.mu.Unlock()
+	}
+}
+
+// acquireW returns n's write state with one more reference, creating it
+// (and filling the staging file from the server unless trunc) when needed.
+func (n *Node) acquireW(ctx context.Context, trunc, created bool) (*wfile, error) {
+	f := n.fs
+	for {
+		n.mu.Lock()
+		w := n.w
+		if w == nil {
+			break
+		}
+		n.mu.Unlock()
+		w.mu.Lock()
+		n.mu.Lock()
+		same := n.w == w
+		n.mu.Unlock()
+		if !same {
+			w.mu.Unlock()
+			continue
+		}
+		w.refs++
+		if trunc && w.size.Load() != 0 {
+			if err := w.truncateLocked(0); err != nil {
+				w.refs--
+				w.mu.Unlock()
+				return nil, err
+			}
+		}
+		w.mu.Unlock()
+		return w, nil
+	}
+	// n.mu held, no write state: make one.
+	f.mu.Lock()
+	f.seq++
+	path := filepath.Join(f.staging, fmt.Sprintf("w%d-%d", n.ino, f.seq))
+	f.mu.Unlock()
+	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		n.mu.Unlock()
+		return nil, err
+	}
+	w := &wfile{n: n, path: path, file: file, refs: 1, dirty: trunc || created}
+	w.mu.Lock() // uncontended: w is not shared yet
+	n.w = w
+	pending := n.pending
+	remote := n.remote
+	key := n.key
+	size := n.attr.Size
+	version := n.attr.Version
+	n.mu.Unlock()
+	var ferr error
+	if !trunc {
+		switch {
+		case pending != nil:
+			ferr = copyFile(pending.path, file)
+		case remote:
+			ferr = f.download(ctx, key, version, size, file)
+		}
+		if ferr == nil {
+			st, err := file.Stat()
+			if err != nil {
+				ferr = err
+			} else {
+				w.size.Store(st.Size())
+				ferr = w.accountLocked(st.Size())
+			}
+		}
+	}
+	if ferr != nil {
+		w.refs = 0
+		w.discardLocked()
+		w.mu.Unlock()
+		return nil, ferr
+	}
+	w.mu.Unlock()
+	return w, nil
+}
+
+// download copies the object (version) into file.
+func (f *FS) download(ctx context.Context, key, version string, size int64, file *os.File) error {
+	if size == 0 {
+		return nil
+	}
+	body, _, err := f.store.Get(ctx, key, 0, -1, providers.GetOptions{IfMatch: version})
+	if err != nil {
+		if errors.Is(err, providers.ErrPrecondition) {
+			return errors.Join(ErrChanged, err)
+		}
+		return err
+	}
+	defer body.Close()
+	_, err = io.Copy(file, body)
+	return err
+}
+
+func copyFile(src string, dst *os.File) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	_, err = io.Copy(dst, in)
+	return err
+}
+
+// accountLocked counts the staging file at size bytes against the cache's
+// MaxSize: dirty data beyond it is cache.ErrNoSpace.
+func (w *wfile) accountLocked(size int64) error {
+	f := w.n.fs
+	delta := size - w.accounted
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if delta > 0 && f.dirty+delta > f.cache.Options().MaxSize {
+		return fmt.Errorf("staging %d more bytes: %w", delta, cache.ErrNoSpace)
+	}
+	f.dirty += delta
+	w.accounted = size
+	return nil
+}
+
+func (w *wfile) truncateLocked(size int64) error {
+	if err := w.accountLocked(max(size, w.accounted)); err != nil {
+		return err
+	}
+	if err := w.file.Truncate(size); err != nil {
+		return err
+	}
+	w.size.Store(size)
+	w.dirty = true
+	w.lastWrite = time.Now()
+	return nil
+}
+
+// discardLocked closes and removes the staging file and detaches w from its
+// node. Called with w.mu held and no references left.
+func (w *wfile) discardLocked() {
+	f := w.n.fs
+	if w.file != nil {
+		w.file.Close()
+		w.file = nil
+		os.Remove(w.path)
+	}
+	f.mu.Lock()
+	f.dirty -= w.accounted
+	f.mu.Unlock()
+	w.accounted = 0
+	w.n.mu.Lock()
+	if w.n.w == w {
+		w.n.w = nil
+	}
+	w.n.mu.Unlock()
+}
+
+// Read reads from the file at off.
+func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
+	switch {
+	case h.flags&syscall.O_ACCMODE == syscall.O_WRONLY:
+		return 0, ErrBadHandle
+	case h.w != nil:
+		w := h.w
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.file == nil {
+			return 0, ErrBadHandle
+		}
+		n, err := w.file.ReadAt(p, off)
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		return n, err
+	case h.pend != nil:
+		n, err := h.pend.ReadAt(p, off)
+		if errors.Is(err, io.EOF) {
+			err = nil
+		}
+		return n, err
+	case h.r != nil:
+		return h.r.ReadAt(ctx, p, off)
+	}
+	return 0, ErrBadHandle
+}
+
+// Write writes p at off (at the end for O_APPEND handles) into the staging
+// file. Dirty data beyond the cache's MaxSize is ENOSPC.
+func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {
+	w := h.w
+	if w == nil || !writable(h.flags) {
+		return 0, ErrBadHandle
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.file == nil {
+		return 0, ErrBadHandle
+	}
+	if h.flags&syscall.O_APPEND != 0 {
+		off = w.size.Load()
+	}
+	end := off + int64(len(p))
+	if end > w.accounted {
+		if err := w.accountLocked(end); err != nil {
+			return 0, err
+		}
+	}
+	n, err := w.file.WriteAt(p, off)
+	if int64(off+int64(n)) > w.size.Load() {
+		w.size.Store(off + int64(n))
+	}
+	if n > 0 {
+		w.dirty = true
+		w.lastWrite = time.Now()
+	}
+	return n, err
+}
+
+// Flush is close(2) on one descriptor of the handle. The opener's thread
+// group publishes the file (uploads it, or in write-back mode journals it);
+// a flush from another process (a forked child closing its inherited copy)
+// does nothing, the upload then waits for the opener or for Release.
+func (h *Handle) Flush(ctx context.Context, pid uint32) error {
+	if h.w == nil || !writable(h.flags) {
+		return nil
+	}
+	if h.tgid != 0 && pid != 0 && tgidOf(pid) != h.tgid {
+		return nil
+	}
+	return h.w.publish(ctx)
+}
+
+// Fsync publishes the file's current contents.
+func (h *Handle) Fsync(ctx context.Context) error {
+	if h.w == nil {
+		return nil
+	}
+	return h.w.publish(ctx)
+}
+
+// Release is the last close of the handle: a file still dirty (its opener
+// never flushed) is published now; errors can only be logged.
+func (h *Handle) Release(ctx context.Context) error {
+	h.mu.Lock()
+	if h.released {
+		h.mu.Unlock()
+		return nil
+	}
+	h.released = true
+	h.mu.Unlock()
+	if h.r != nil {
+		h.r.close()
+	}
+	if h.pend != nil {
+		h.pend.Close()
+	}
+	w := h.w
+	if w == nil {
+		return nil
+	}
+	var err error
+	if writable(h.flags) {
+		err = w.publish(ctx)
+		if err != nil {
+			h.n.fs.log.Error("upload at release failed", "key", h.n.Key(), "err", err)
+		}
+	}
+	w.mu.Lock()
+	w.refs--
+	if w.refs == 0 {
+		w.discardLocked()
+	}
+	w.mu.Unlock()
+	return err
+}
+
+// SetAttr holds the attributes to change; nil fields stay.
+type SetAttr struct {
+	Size  *int64
+	Mtime *time.Time
+	Mode  *os.FileMode
+	UID   *uint32
+	GID   *uint32
+}
+
+// Setattr changes attributes (see doc.go for chmod/chown/utimens). h is the
+// handle of ftruncate/futimens, or nil.
+func (n *Node) Setattr(ctx context.Context, in SetAttr, h *Handle) (Attr, error) {
+	f := n.fs
+	if in.UID != nil && *in.UID != f.opts.UID || in.GID != nil && *in.GID != f.opts.GID {
+		return Attr{}, ErrNotPermitted
+	}
+	if (in.Size != nil || in.Mtime != nil) && !n.isDir {
+		if err := f.readOnly(); err != nil {
+			return Attr{}, err
+		}
+	}
+	if in.Mode != nil {
+		n.mu.Lock()
+		n.mode = in.Mode.Perm()
+		n.mu.Unlock()
+	}
+	if n.isDir {
+		if in.Mtime != nil {
+			n.mu.Lock()
+			n.attr.Mtime = *in.Mtime
+			n.mu.Unlock()
+		}
+		return n.snapshot(), nil
+	}
+	if in.Size != nil {
+		if err := n.truncate(ctx, *in.Size, h); err != nil {
+			return Attr{}, err
+		}
+	}
+	if in.Mtime != nil {
+		if err := n.setMtime(ctx, *in.Mtime); err != nil {
+			return Attr{}, err
+		}
+	}
+	return n.snapshot(), nil
+}
+
+func (n *Node) truncate(ctx context.Context, size int64, h *Handle) error {
+	var w *wfile
+	if h != nil && h.w != nil {
+		w = h.w
+	} else {
+		n.mu.Lock()
+		w = n.w
+		n.mu.Unlock()
+	}
+	if w != nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.file == nil {
+			return ErrBadHandle
+		}
+		return w.truncateLocked(size)
+	}
+	// truncate(2) of a file nobody has open: rewrite it now.
+	w, err := n.acquireW(ctx, size == 0, false)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	err = w.truncateLocked(size)
+	w.mu.Unlock()
+	if err == nil {
+		err = w.publish(ctx)
+	}
+	w.mu.Lock()
+	w.refs--
+	if w.refs == 0 {
+		w.discardLocked()
+	}
+	w.mu.Unlock()
+	return err
+}
+
+// setMtime folds t into the pending upload of a file being written, or
+// rewrites the object's mtime metadata with a server-side copy onto itself
+// (conditional on its Version).
+func (n *Node) setMtime(ctx context.Context, t time.Time) error {
+	f := n.fs
+	n.mu.Lock()
+	if n.w != nil {
+		w := n.w
+		w.mtime = t
+		n.mu.Unlock()
+		w.mu.Lock()
+		w.dirty = true
+		w.mu.Unlock()
+		return nil
+	}
+	if n.pending != nil || !n.remote {
+		n.attr.Mtime = t
+		n.mu.Unlock()
+		return nil
+	}
+	key := n.key
+	n.mu.Unlock()
+	info, err := f.store.Stat(ctx, key)
+	if err != nil {
+		return err
+	}
+	meta := providers.CloneMetadata(info.Metadata)
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	meta[providers.MetaMtime] = providers.FormatMtime(t)
+	ni, err := f.store.Copy(ctx, key, key, providers.CopyOptions{IfMatch: info.Version, Metadata: meta, ContentType: info.ContentType})
+	if err != nil {
+		return err
+	}
+	if ni.Metadata == nil {
+		ni.Metadata = meta
+	}
+	n.setRemote(ni, time.Now())
+	f.invalidate(parentKey(key), key)
+	return nil
+}
+
+// tgidOf returns the thread group (process) of thread tid, read from
+// /proc/<tid>/status as mountpoint-s3 does; FUSE reports the calling
+// thread. 0 when unknown.
+func tgidOf(tid uint32) int {
+	if tid == 0 {
+		return 0
+	}
+	file, err := os.Open("/proc/" + strconv.FormatUint(uint64(tid), 10) + "/status")
+	if err != nil {
+		return int(tid)
+	}
+	defer file.Close()
+	sc := bufio.NewScanner(file)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Tgid:"); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+				return n
+			}
+		}
+	}
+	return int(tid)
+}

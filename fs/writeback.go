@@ -1,0 +1,317 @@
+package fs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/byobfs/byob/cache"
+)
+
+// wbEntry is one file acknowledged to an application in write-back mode and
+// not yet uploaded: a snapshot of its contents in the staging directory,
+// journaled in the cache index (cache.WriteBack).
+type wbEntry struct {
+	id    string
+	key   string
+	path  string
+	size  int64
+	mtime time.Time
+	n     *Node
+}
+
+// writeBack is the background upload queue of write-back mode. One worker
+// uploads entries in the order they were staged, so two versions of one key
+// land in order.
+type writeBack struct {
+	f *FS
+
+	mu sync.Mutex
+	// The fields below are GUARDED_BY(mu).
+	queue     []*wbEntry
+	active    *wbEntry
+	cancelAct context.CancelFunc
+	changed   chan struct{} // closed and replaced on every change
+	wake      chan struct{}
+}
+
+func newWriteBack(f *FS) *writeBack {
+	return &writeBack{f: f, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+}
+
+func (b *writeBack) notifyLocked() {
+	close(b.changed)
+	b.changed = make(chan struct{})
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// stage copies the staging file's first size bytes to a write-back file,
+// fsyncs it, journals the entry durably and queues the upload. Called with
+// w.mu held.
+func (b *writeBack) stage(ctx context.Context, n *Node, w *wfile, key string, size int64, mtime time.Time) error {
+	f := b.f
+	f.mu.Lock()
+	f.seq++
+	path := filepath.Join(f.staging, fmt.Sprintf("wb%d-%d-%d", n.ino, f.seq, time.Now().UnixNano()))
+	f.mu.Unlock()
+	out, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, io.NewSectionReader(w.file, 0, size))
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return err
+	}
+	rec := &cache.WriteBack{Store: f.opts.StoreID, Key: key, StagingPath: path, Size: size,
+		Mtime: mtime, State: cache.WriteBackStaged, Created: time.Now()}
+	if err := f.cache.PutWriteBack(ctx, rec); err != nil {
+		os.Remove(path)
+		return err
+	}
+	e := &wbEntry{id: rec.ID, key: key, path: path, size: size, mtime: mtime, n: n}
+	n.mu.Lock()
+	n.pending = e
+	n.mu.Unlock()
+	b.mu.Lock()
+	b.queue = append(b.queue, e)
+	b.notifyLocked()
+	b.mu.Unlock()
+	return nil
+}
+
+// recover queues the entries a previous run left in the journal.
+func (b *writeBack) recover(ctx context.Context) error {
+	f := b.f
+	var recs []cache.WriteBack
+	err := f.cache.ListWriteBack(ctx, func(wb cache.WriteBack) error {
+		if wb.Store == f.opts.StoreID && wb.State != cache.WriteBackFailed {
+			recs = append(recs, wb)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, r := range recs {
+		n := f.nodeFor(r.Key, false)
+		e := &wbEntry{id: r.ID, key: r.Key, path: r.StagingPath, size: r.Size, mtime: r.Mtime, n: n}
+		n.mu.Lock()
+		n.pending = e
+		n.mu.Unlock()
+		b.queue = append(b.queue, e)
+		f.log.Info("resuming write-back upload", "key", r.Key, "size", r.Size)
+	}
+	return nil
+}
+
+func (b *writeBack) start() {
+	f := b.f
+	f.wg.Add(1)
+	go func() {
+		defer f.wg.Done()
+		for {
+			b.mu.Lock()
+			var e *wbEntry
+			if len(b.queue) > 0 {
+				e = b.queue[0]
+				b.queue = b.queue[1:]
+				b.active = e
+				var ctx context.Context
+				ctx, b.cancelAct = context.WithCancel(f.ctx)
+				b.mu.Unlock()
+				b.upload(ctx, e)
+				b.mu.Lock()
+				b.cancelAct()
+				b.active = nil
+				b.notifyLocked()
+				b.mu.Unlock()
+				continue
+			}
+			b.mu.Unlock()
+			select {
+			case <-f.ctx.Done():
+				return
+			case <-b.wake:
+			}
+		}
+	}()
+}
+
+func (b *writeBack) upload(ctx context.Context, e *wbEntry) {
+	f := b.f
+	file, err := os.Open(e.path)
+	if err != nil {
+		f.log.Error("write-back file missing", "key", e.key, "path", e.path, "err", err)
+		b.fail(e)
+		return
+	}
+	defer file.Close()
+	info, err := f.upload(ctx, e.key, file, e.size, e.mtime)
+	if err != nil {
+		if ctx.Err() != nil {
+			return // unlinked, or shutting down: the journal keeps it for the next run
+		}
+		f.log.Error("write-back upload failed", "key", e.key, "err", err)
+		b.fail(e)
+		return
+	}
+	if err := f.cache.DeleteWriteBack(f.ctx, e.id); err != nil {
+		f.log.Warn("forget write-back entry", "key", e.key, "err", err)
+	}
+	os.Remove(e.path)
+	n := e.n
+	n.mu.Lock()
+	if n.pending == e {
+		n.pending = nil
+		if !n.removed {
+			n.setRemoteLocked(info, time.Now())
+			n.attr.Mtime = e.mtime
+			n.openVer = ""
+		}
+	}
+	n.mu.Unlock()
+	f.invalidate(parentKey(e.key), e.key)
+}
+
+// fail marks e failed in the journal (kept for the user, see Pending).
+func (b *writeBack) fail(e *wbEntry) {
+	f := b.f
+	if rec, ok, err := f.cache.GetWriteBack(f.ctx, e.id); err == nil && ok {
+		rec.State = cache.WriteBackFailed
+		if err := f.cache.PutWriteBack(f.ctx, &rec); err != nil {
+			f.log.Warn("mark write-back failed", "key", e.key, "err", err)
+		}
+	}
+}
+
+// dropKey forgets every queued entry of key and cancels (and waits for) an
+// upload of key in progress: the file was unlinked.
+func (b *writeBack) dropKey(key string) {
+	f := b.f
+	b.mu.Lock()
+	kept := b.queue[:0]
+	var dropped []*wbEntry
+	for _, e := range b.queue {
+		if e.key == key {
+			dropped = append(dropped, e)
+		} else {
+			kept = append(kept, e)
+		}
+	}
+	b.queue = kept
+	for b.active != nil && b.active.key == key {
+		dropped = append(dropped, b.active)
+		b.cancelAct()
+		ch := b.changed
+		b.mu.Unlock()
+		<-ch
+		b.mu.Lock()
+	}
+	b.notifyLocked()
+	b.mu.Unlock()
+	for _, e := range dropped {
+		if err := f.cache.DeleteWriteBack(f.ctx, e.id); err != nil {
+			f.log.Warn("forget write-back entry", "key", e.key, "err", err)
+		}
+		os.Remove(e.path)
+		e.n.mu.Lock()
+		if e.n.pending == e {
+			e.n.pending = nil
+		}
+		e.n.mu.Unlock()
+	}
+}
+
+// waitKey waits until no entry of key is queued or uploading.
+func (b *writeBack) waitKey(ctx context.Context, key string) error {
+	for {
+		b.mu.Lock()
+		busy := b.active != nil && b.active.key == key
+		for _, e := range b.queue {
+			busy = busy || e.key == key
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		if !busy {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// PendingUpload is one write-back entry not yet uploaded.
+type PendingUpload struct {
+	ID      string
+	Key     string
+	Size    int64
+	State   string // staged, uploading, failed
+	Created time.Time
+}
+
+// Pending lists what write-back mode has acknowledged but not uploaded,
+// failed entries included, in journal order.
+func (f *FS) Pending(ctx context.Context) ([]PendingUpload, error) {
+	var out []PendingUpload
+	f.wb.mu.Lock()
+	active := ""
+	if f.wb.active != nil {
+		active = f.wb.active.id
+	}
+	f.wb.mu.Unlock()
+	err := f.cache.ListWriteBack(ctx, func(wb cache.WriteBack) error {
+		if wb.Store != f.opts.StoreID {
+			return nil
+		}
+		st := string(wb.State)
+		if wb.ID == active {
+			st = string(cache.WriteBackUploading)
+		}
+		out = append(out, PendingUpload{ID: wb.ID, Key: wb.Key, Size: wb.Size, State: st, Created: wb.Created})
+		return nil
+	})
+	return out, err
+}
+
+// Drain waits until the write-back queue is empty (failed entries stay in
+// the journal and are reported by Pending), or ctx ends.
+func (f *FS) Drain(ctx context.Context) error {
+	b := f.wb
+	for {
+		b.mu.Lock()
+		idle := len(b.queue) == 0 && b.active == nil
+		ch := b.changed
+		b.mu.Unlock()
+		if idle {
+			return nil
+		}
+		if f.ctx.Err() != nil {
+			return errors.New("fs closed with uploads pending")
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
