@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
+	"time"
 	"sync"
 	"testing"
 
@@ -25,6 +27,11 @@ var (
 func byobBin(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		// make test builds bin/byob first and passes it in BYOB_BIN.
+		if b := os.Getenv("BYOB_BIN"); b != "" {
+			binPath = b
+			return
+		}
 		dir, err := os.MkdirTemp("", "byob-bin-")
 		if err != nil {
 			buildErr = err
@@ -60,7 +67,11 @@ func byob(t testing.TB, env []string, args ...string) result {
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
+	start := time.Now()
 	err := cmd.Run()
+	if d := time.Since(start); d > 500*time.Millisecond {
+		t.Logf("slow: byob %v took %v", redactArgs(args), d.Round(time.Millisecond))
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -72,4 +83,16 @@ func byob(t testing.TB, env []string, args ...string) result {
 
 func (r result) String() string {
 	return "exit " + strconv.Itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
+}
+
+// redactArgs shortens addresses for logs: credentials never reach test output.
+func redactArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if j := strings.Index(a, "@"); j >= 0 && strings.Contains(a, "://") {
+			a = a[:strings.Index(a, "://")+3] + "***" + a[j:]
+		}
+		out[i] = a
+	}
+	return out
 }

@@ -19,6 +19,7 @@ type lsOptions struct {
 	long      bool
 	recursive bool
 	human     bool
+	tree      bool
 }
 
 func (a *app) lsCommand() *cobra.Command {
@@ -46,6 +47,7 @@ With no address, BYOB_STORE is used.`,
 	f.BoolVarP(&o.long, "long", "l", false, "show size, modification time and kind")
 	f.BoolVarP(&o.recursive, "recursive", "R", false, "list everything below, not one level")
 	f.BoolVarP(&o.human, "human-readable", "H", false, "sizes in KiB/MiB/GiB with -l")
+	f.BoolVar(&o.tree, "tree", false, "show everything below as an indented tree (implies -R)")
 	return cmd
 }
 
@@ -65,6 +67,9 @@ func (a *app) ls(ctx context.Context, ref string, o lsOptions) error {
 		return err
 	}
 	defer t.close()
+	if o.tree {
+		o.recursive = true
+	}
 	out := newLsPrinter(a.stdout, o, a.jsonOut)
 	defer out.flush()
 
@@ -122,6 +127,35 @@ type lsPrinter struct {
 	w    *bufio.Writer
 	o    lsOptions
 	json bool
+	dirs []string // GUARDED_BY(single goroutine): the tree's open directories
+}
+
+// addTree prints the directories a key opens (relative to the previous
+// key's) and then the key's base name, indented by depth. Keys arrive in
+// order, so this streams with memory bounded by the depth.
+func (p *lsPrinter) addTree(e lsEntry) {
+	segs := strings.Split(e.Name, "/")
+	dirs, base := segs[:len(segs)-1], segs[len(segs)-1]
+	common := 0
+	for common < len(dirs) && common < len(p.dirs) && dirs[common] == p.dirs[common] {
+		common++
+	}
+	for i := common; i < len(dirs); i++ {
+		fmt.Fprintf(p.w, "%s%s/\n", strings.Repeat("  ", i), dirs[i])
+	}
+	p.dirs = append(p.dirs[:common], dirs[common:]...)
+	if base == "" {
+		return // a directory marker "dir/"
+	}
+	if p.o.long {
+		size := fmt.Sprint(e.Size)
+		if p.o.human {
+			size = humanSize(e.Size)
+		}
+		fmt.Fprintf(p.w, "%s%s  (%s, %s)\n", strings.Repeat("  ", len(dirs)), base, size, e.Kind)
+		return
+	}
+	fmt.Fprintf(p.w, "%s%s\n", strings.Repeat("  ", len(dirs)), base)
 }
 
 func newLsPrinter(w io.Writer, o lsOptions, js bool) *lsPrinter {
@@ -129,6 +163,10 @@ func newLsPrinter(w io.Writer, o lsOptions, js bool) *lsPrinter {
 }
 
 func (p *lsPrinter) add(e lsEntry) {
+	if p.o.tree && !p.json {
+		p.addTree(e)
+		return
+	}
 	switch {
 	case p.json:
 		jsonLine(p.w, e)

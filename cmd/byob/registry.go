@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/azure"
+	"github.com/byobfs/byob/providers/gcs"
 	"github.com/byobfs/byob/providers/local"
 	"github.com/byobfs/byob/providers/minio"
 	"github.com/byobfs/byob/providers/s3"
@@ -15,6 +17,8 @@ import (
 func newRegistry() *providers.Registry {
 	r := providers.NewRegistry()
 	r.Register("file", local.Opener)
+	r.Register("gs", gcs.Opener)
+	r.Register("az", azure.Opener)
 	r.Register("cw", s3.Opener)
 	r.Register("s3", func(ctx context.Context, a providers.Address) (providers.Store, string, error) {
 		if s3SDK(a) == "aws" {
