@@ -8,9 +8,9 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"time"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/byobfs/byob/integration/testenv"
 )
