@@ -64,6 +64,19 @@ demo: build
 	@echo
 	@echo '$$ byob ls -R -l -H file://$(CURDIR)/.demo/bucket/wandb/acme-ml'
 	@$(BIN) ls -R -l -H file://$(CURDIR)/.demo/bucket/wandb/acme-ml
+	@echo
+	@echo '$$ byob du file://$(CURDIR)/.demo/bucket/wandb'
+	@$(BIN) du file://$(CURDIR)/.demo/bucket/wandb
+	@mkdir -p .demo/mnt
+	@echo
+	@echo '$$ byob mount --daemon --cache-dir .demo/cache file://$(CURDIR)/.demo/bucket/wandb .demo/mnt'
+	@if $(BIN) mount --daemon --cache-dir $(CURDIR)/.demo/cache file://$(CURDIR)/.demo/bucket/wandb $(CURDIR)/.demo/mnt; then \
+		echo '$$ ls -R .demo/mnt | head -20'; ls -R .demo/mnt | head -20; \
+		echo '$$ cat .demo/mnt/acme-ml/llm-pretrain/*/config.yaml | head -6'; cat .demo/mnt/acme-ml/llm-pretrain/*/config.yaml | head -6; \
+		echo '$$ echo "written through the mount" > .demo/mnt/notes.txt'; echo "written through the mount" > .demo/mnt/notes.txt; \
+		echo '$$ byob unmount .demo/mnt'; $(BIN) unmount --cache-dir $(CURDIR)/.demo/cache $(CURDIR)/.demo/mnt; \
+		echo '$$ byob cat file://$(CURDIR)/.demo/bucket/wandb/notes.txt'; $(BIN) cat file://$(CURDIR)/.demo/bucket/wandb/notes.txt; \
+	else echo "(the mount needs /dev/fuse and root or fusermount3; skipped)"; fi
 
 bench: tools build
 	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 30m ./integration/

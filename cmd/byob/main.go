@@ -100,7 +100,7 @@ Addresses:
 	pf.StringVar(&a.logFormat, "log-format", "text", "log format: text or json")
 	pf.BoolVar(&a.jsonOut, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.lsCommand(), a.statCommand(), a.catCommand(), a.cpCommand(), a.syncCommand(), a.duCommand(), a.cacheCommand(), a.versionCommand())
+	root.AddCommand(a.lsCommand(), a.statCommand(), a.catCommand(), a.cpCommand(), a.syncCommand(), a.duCommand(), a.mountCommand(), a.unmountCommand(), a.cacheCommand(), a.versionCommand())
 	return root
 }
 

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/byobfs/byob/cache"
+	byobfs "github.com/byobfs/byob/fs"
+	"github.com/byobfs/byob/fs/fusefs"
+	"github.com/byobfs/byob/layout"
+)
+
+type mountFlags struct {
+	readOnly, allowOther, writeBack, daemon, debug bool
+	uid, gid                                        int
+	fileMode, dirMode                               string
+	cacheDir, cacheSize, partSize                   string
+	attrTTL, dirTTL, negTTL                         time.Duration
+	maxInflight                                     int
+	drainTimeout                                    time.Duration
+}
+
+func (a *app) mountCommand() *cobra.Command {
+	var f mountFlags
+	cmd := &cobra.Command{
+		Use:   "mount ADDRESS|NAME:PATH MOUNTPOINT",
+		Short: "Mount a bucket (or a team's sub-path) as a directory",
+		Long: `Mount a store as a FUSE file system, in the foreground until SIGINT/SIGTERM
+or "byob unmount MOUNTPOINT" (--daemon returns once the mount is live).
+
+Reads come through a local block cache (--cache-dir, --cache-size); writes are
+staged in the cache and uploaded when the file is closed by the process that
+opened it (or fsynced); errors come back from close/fsync as EIO. With
+--write-back, close returns once the data is staged and journaled and the
+upload runs in the background; a mount killed before it finished uploads at
+the next mount. On unmount, pending uploads finish first (--drain-timeout).
+
+Names: keys that are not valid file names are escaped reversibly (see
+README, "Names"). The source shown in /proc/mounts is the redacted address.`,
+		Args: usageArgs(cobra.ExactArgs(2)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.mount(cmd.Context(), args[0], args[1], f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&f.readOnly, "read-only", false, "refuse every change (EROFS)")
+	fl.BoolVar(&f.allowOther, "allow-other", false, "let other users use the mount (turns on default_permissions)")
+	fl.BoolVar(&f.writeBack, "write-back", false, "close returns once data is staged and journaled; uploads run in the background")
+	fl.BoolVar(&f.daemon, "daemon", false, "run in the background; return once the mount is live")
+	fl.BoolVar(&f.debug, "fuse-debug", false, "log every FUSE request")
+	fl.IntVar(&f.uid, "uid", os.Getuid(), "owner of every file")
+	fl.IntVar(&f.gid, "gid", os.Getgid(), "group of every file")
+	fl.StringVar(&f.fileMode, "file-mode", "0644", "permission bits of files")
+	fl.StringVar(&f.dirMode, "dir-mode", "0755", "permission bits of directories")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "cache directory (default: <cache base>/mount-<hash of the mountpoint>)")
+	fl.StringVar(&f.cacheSize, "cache-size", "", "cache size cap (default min(10GiB, 25% of free disk))")
+	fl.StringVar(&f.partSize, "part-size", "", "multipart part size of uploads (e.g. 16MiB)")
+	fl.DurationVar(&f.attrTTL, "attr-ttl", time.Second, "how long attributes are trusted")
+	fl.DurationVar(&f.dirTTL, "dir-ttl", 5*time.Second, "how long directory listings are trusted")
+	fl.DurationVar(&f.negTTL, "negative-ttl", time.Second, "how long a missing name is remembered")
+	fl.IntVar(&f.maxInflight, "max-inflight", 8, "blocks prefetched at once across all files")
+	fl.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Minute, "on unmount, how long to wait for pending uploads")
+	return cmd
+}
+
+// mountCacheDir derives a mount's own cache directory from its mountpoint.
+func (a *app) mountCacheDir(flag, mountpoint string) string {
+	if flag != "" {
+		return flag
+	}
+	h := sha256.Sum256([]byte(mountpoint))
+	return filepath.Join(a.cacheBase(""), "mount-"+hex.EncodeToString(h[:6]))
+}
+
+func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
+	mountpoint, err := filepath.Abs(mp)
+	if err != nil {
+		return err
+	}
+	fileMode, err1 := strconv.ParseUint(f.fileMode, 8, 32)
+	dirMode, err2 := strconv.ParseUint(f.dirMode, 8, 32)
+	if err1 != nil || err2 != nil {
+		return usageError{errors.New("--file-mode and --dir-mode are octal permission bits, e.g. 0644")}
+	}
+	if f.daemon && os.Getenv("BYOB_MOUNT_CHILD") == "" {
+		return a.daemonize(mountpoint)
+	}
+	t, err := a.openStore(ctx, ref)
+	if err != nil {
+		return err
+	}
+	defer t.close()
+	st := t.store
+	if p := strings.Trim(t.prefix, "/"); p != "" {
+		if st, err = layout.Confine(st, p); err != nil {
+			return usageError{fmt.Errorf("mount a prefix: %w", err)}
+		}
+	}
+	// A stale mount left by a killed byob (ENOTCONN) is cleared first.
+	if err := fusefs.ClearStale(mountpoint); err != nil {
+		return err
+	}
+	if fi, err := os.Stat(mountpoint); err != nil || !fi.IsDir() {
+		return usageError{fmt.Errorf("mountpoint %s must be an existing directory", mountpoint)}
+	}
+
+	copts := cache.DefaultOptions(a.mountCacheDir(f.cacheDir, mountpoint))
+	if f.cacheSize != "" {
+		if copts.MaxSize, err = parseSize(f.cacheSize); err != nil {
+			return usageError{fmt.Errorf("--cache-size: %v", err)}
+		}
+	}
+	c, err := cache.Open(copts)
+	if err != nil {
+		return fmt.Errorf("cache %s: %w", copts.Dir, err)
+	}
+	defer c.Close()
+
+	o := byobfs.DefaultOptions()
+	o.Store, o.StoreID, o.Cache = st, t.display(), c
+	o.ReadOnly, o.WriteBack = f.readOnly, f.writeBack
+	o.UID, o.GID = uint32(f.uid), uint32(f.gid)
+	o.FileMode, o.DirMode = os.FileMode(fileMode), os.FileMode(dirMode)
+	o.AttrTTL, o.DirTTL, o.NegativeTTL = f.attrTTL, f.dirTTL, f.negTTL
+	o.MaxInflight = f.maxInflight
+	o.Logger = a.log
+	if f.partSize != "" {
+		if o.PartSize, err = parseSize(f.partSize); err != nil {
+			return usageError{fmt.Errorf("--part-size: %v", err)}
+		}
+	}
+	fsys, err := byobfs.New(o)
+	if err != nil {
+		return err
+	}
+	srv, err := fusefs.Mount(mountpoint, fsys, fusefs.MountOptions{AllowOther: f.allowOther, FsName: t.display(), Debug: f.debug})
+	if err != nil {
+		fsys.Close()
+		return fmt.Errorf("mount %s: %w", mountpoint, err)
+	}
+	pidFile := filepath.Join(copts.Dir, "mount.pid")
+	os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"), 0o600)
+	defer os.Remove(pidFile)
+	a.log.Info("mounted", "address", t.display(), "mountpoint", mountpoint, "cache", copts.Dir)
+	if fd := os.Getenv("BYOB_MOUNT_READY_FD"); fd != "" {
+		if n, err := strconv.Atoi(fd); err == nil {
+			w := os.NewFile(uintptr(n), "ready")
+			w.Write([]byte("ok\n"))
+			w.Close()
+		}
+	}
+
+	// Until a signal, or until the kernel side goes away (umount).
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	served := make(chan struct{})
+	go func() { srv.Wait(); close(served) }()
+	select {
+	case <-sig:
+	case <-served:
+	case <-ctx.Done():
+	}
+	// Finish pending uploads first, then unmount.
+	dctx, cancel := context.WithTimeout(context.Background(), f.drainTimeout)
+	derr := fsys.Drain(dctx)
+	cancel()
+	pending, _ := fsys.Pending(context.Background())
+	srv.Unmount()
+	fsys.Close()
+	if derr != nil || len(pending) > 0 {
+		for _, p := range pending {
+			a.log.Warn("not uploaded yet; the next mount with this cache uploads it", "key", p.Key, "size", p.Size, "state", p.State)
+		}
+		return fmt.Errorf("unmounted with %d upload(s) pending (kept in cache %s)", len(pending), copts.Dir)
+	}
+	return nil
+}
+
+// daemonize re-runs this command in a new session and returns once it
+// reports the mount live (or its error).
+func (a *app) daemonize(mountpoint string) error {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Env = append(os.Environ(), "BYOB_MOUNT_CHILD=1", "BYOB_MOUNT_READY_FD=3")
+	cmd.ExtraFiles = []*os.File{w}
+	errFile, _ := os.CreateTemp("", "byob-mount-*.log")
+	cmd.Stderr = errFile
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	w.Close()
+	ready := make(chan bool, 1)
+	go func() {
+		buf := make([]byte, 3)
+		n, _ := r.Read(buf)
+		ready <- n > 0
+	}()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case ok := <-ready:
+		if ok {
+			fmt.Fprintf(a.stdout, "mounted %s (pid %d)\n", mountpoint, cmd.Process.Pid)
+			return nil
+		}
+		err := <-exited
+		return daemonError(errFile, err)
+	case err := <-exited:
+		return daemonError(errFile, err)
+	case <-time.After(2 * time.Minute):
+		cmd.Process.Kill()
+		return fmt.Errorf("the mount did not become live within 2 minutes")
+	}
+}
+
+func daemonError(f *os.File, err error) error {
+	defer os.Remove(f.Name())
+	b, _ := os.ReadFile(f.Name())
+	msg := strings.TrimSpace(string(b))
+	if i := strings.LastIndex(msg, "byob: "); i >= 0 {
+		msg = msg[i+len("byob: "):]
+	}
+	if msg == "" && err != nil {
+		msg = err.Error()
+	}
+	return errors.New(msg)
+}
+
+func (a *app) unmountCommand() *cobra.Command {
+	var cacheDir string
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "unmount MOUNTPOINT",
+		Short: "Unmount a byob mount after its pending uploads finish",
+		Args:  usageArgs(cobra.ExactArgs(1)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			mp, err := filepath.Abs(args[0])
+			if err != nil {
+				return err
+			}
+			pidFile := filepath.Join(a.mountCacheDir(cacheDir, mp), "mount.pid")
+			b, err := os.ReadFile(pidFile)
+			if err != nil {
+				// No running byob for it: a stale mount is just cleared.
+				if cerr := fusefs.ClearStale(mp); cerr != nil {
+					return cerr
+				}
+				return fmt.Errorf("no byob mount is running at %s (looked for %s)", mp, pidFile)
+			}
+			pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+			if pid <= 0 || syscall.Kill(pid, syscall.SIGTERM) != nil {
+				return fmt.Errorf("the byob mount at %s (pid %d) is not running", mp, pid)
+			}
+			deadline := time.Now().Add(timeout)
+			for time.Now().Before(deadline) {
+				if syscall.Kill(pid, 0) != nil {
+					return nil
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return fmt.Errorf("the mount at %s (pid %d) is still finishing uploads after %v; see its log, or wait", mp, pid, timeout)
+		},
+	}
+	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "the mount's cache directory, if it was given to mount")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for pending uploads")
+	return cmd
+}
