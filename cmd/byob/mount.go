@@ -25,12 +25,12 @@ import (
 
 type mountFlags struct {
 	readOnly, allowOther, writeBack, daemon, debug bool
-	uid, gid                                        int
-	fileMode, dirMode                               string
-	cacheDir, cacheSize, partSize                   string
-	attrTTL, dirTTL, negTTL                         time.Duration
-	maxInflight                                     int
-	drainTimeout                                    time.Duration
+	uid, gid                                       int
+	fileMode, dirMode                              string
+	cacheDir, cacheSize, partSize                  string
+	attrTTL, dirTTL, negTTL                        time.Duration
+	maxInflight                                    int
+	drainTimeout                                   time.Duration
 }
 
 func (a *app) mountCommand() *cobra.Command {
