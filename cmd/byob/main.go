@@ -49,7 +49,15 @@ type app struct {
 }
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	args := os.Args[1:]
+	if a, ok, err := mountHelperArgs(os.Args[0], args); ok {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "byob:", err)
+			os.Exit(exitUsage)
+		}
+		args = a
+	}
+	os.Exit(run(context.Background(), args, os.Stdout, os.Stderr))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {

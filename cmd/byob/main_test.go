@@ -76,3 +76,15 @@ func TestRunMalformedAddress(t *testing.T) {
 	require.Equal(t, 1, strings.Count(errb.String(), "\n"), errb.String())
 	require.NotContains(t, errb.String(), "Top/Secret")
 }
+
+func TestMountHelperArgs(t *testing.T) {
+	args, ok, err := mountHelperArgs("/sbin/mount.fuse.byob", []string{"s3://bkt/p", "/mnt/team", "-o", "rw,ro,allow_other,cache_size=20GiB,write_back,nofail,_netdev,config=/etc/byob.toml,x-systemd.automount"})
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, []string{"--config", "/etc/byob.toml", "mount", "--daemon", "--read-only", "--allow-other", "--cache-size=20GiB", "--write-back", "s3://bkt/p", "/mnt/team"}, args)
+	_, ok, _ = mountHelperArgs("/usr/bin/byob", nil)
+	require.False(t, ok)
+	_, ok, err = mountHelperArgs("mount.byob", []string{"only-one"})
+	require.True(t, ok)
+	require.Error(t, err)
+}
