@@ -48,7 +48,7 @@ func TestCLILocalLs(t *testing.T) {
 			Kind string `json:"kind"`
 		}
 		require.NoError(t, json.Unmarshal([]byte(l), &e))
-		require.Equal(t, int64(len(sum.Objects[e.Key])), e.Size, e.Key)
+		require.Equal(t, int64(len(sum.Objects["wandb/"+e.Key])), e.Size, e.Key)
 		require.Greater(t, e.Key, prev, "listing must be in key order")
 		prev = e.Key
 		kinds[e.Kind]++

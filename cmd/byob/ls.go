@@ -91,7 +91,7 @@ func (a *app) ls(ctx context.Context, ref string, o lsOptions) error {
 		return err
 	}
 	name := p[strings.LastIndex(p, "/")+1:]
-	out.add(entryFor(providers.Entry{ObjectInfo: info}, name))
+	out.add(entryFor(t.store, providers.Entry{ObjectInfo: info}, name))
 	return nil
 }
 
@@ -109,18 +109,28 @@ func (a *app) listDir(ctx context.Context, st providers.Store, dir string, o lsO
 			return nil // a directory marker object for dir itself
 		}
 		n++
-		out.add(entryFor(e, name))
+		out.add(entryFor(st, e, name))
 		return nil
 	})
 	return n, err
 }
 
-func entryFor(e providers.Entry, name string) lsEntry {
+func entryFor(st providers.Store, e providers.Entry, name string) lsEntry {
 	le := lsEntry{Key: e.Key, Name: name, Dir: e.IsPrefix, Size: e.Size, ModTime: e.ModTime, Version: e.Version}
 	if !e.IsPrefix {
-		le.Kind = layout.Classify(e.Key).Kind.String()
+		le.Kind = classify(st, e.Key).Kind.String()
 	}
 	return le
+}
+
+// classify says what the platform stored at key. A local directory's root
+// may sit anywhere inside the team layout (file:// roots are the deepest
+// existing directory), so there the whole path is classified.
+func classify(st providers.Store, key string) layout.Class {
+	if r, ok := st.(interface{ Root() string }); ok {
+		return layout.Classify(strings.TrimSuffix(r.Root(), "/") + "/" + key)
+	}
+	return layout.Classify(key)
 }
 
 type lsPrinter struct {

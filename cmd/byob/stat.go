@@ -9,7 +9,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/byobfs/byob/layout"
 	"github.com/byobfs/byob/providers"
 )
 
@@ -69,7 +68,7 @@ func (a *app) stat(ctx context.Context, ref string, verbose bool) error {
 	out := statOutput{
 		Address: t.display(), Key: info.Key, Size: info.Size, Version: info.Version,
 		ModTime: info.ModTime, Mtime: info.Mtime(), ContentType: info.ContentType,
-		Kind: layout.Classify(info.Key).Kind.String(), Metadata: info.Metadata,
+		Kind: classify(t.store, t.prefix).Kind.String(), Metadata: info.Metadata,
 	}
 	if out.Key == "" {
 		out.Key = t.prefix

@@ -4,22 +4,18 @@
 //
 // # Addresses
 //
-// Opener handles file:///ABS/PATH. The store's root is the nearest directory
-// at or above the deepest existing directory along PATH that holds the
-// reserved folder ".byob-local" (a directory byob has written to as a bucket);
-// without one, it is the deepest existing directory. The components after the
-// root, joined with "/", followed by the address's Path, are the key prefix
-// Opener returns. With /data/bucket/runs an existing directory and no
-// .byob-local anywhere:
+// Opener handles file:///ABS/PATH. The store's root is the deepest directory
+// along PATH that exists; the components after it, joined with "/", followed
+// by the address's Path, are the key prefix Opener returns. With
+// /data/bucket/runs an existing directory:
 //
 //	file:///data/bucket/runs          root /data/bucket/runs, prefix ""
 //	file:///data/bucket/runs/abc      root /data/bucket/runs, prefix "abc" (abc missing, or a file)
 //	file:///data/bucket/runs/abc/x/y  root /data/bucket/runs, prefix "abc/x/y"
 //
-// and once /data/bucket/.byob-local exists, the same addresses give root
-// /data/bucket with prefixes "runs", "runs/abc" and "runs/abc/x/y": keys then
-// do not depend on how deep an address points. An address can name a single
-// file, or a folder that writes will create.
+// so an address can name a single file, or a folder that writes will create.
+// (A rule that walked up to a directory holding ".byob-local" was tried and
+// dropped: a stray marker in /tmp or $HOME captured every address below it.)
 // Open takes the root directly; it must be an existing directory.
 //
 // # Keys

@@ -150,10 +150,8 @@ func Opener(ctx context.Context, a providers.Address) (providers.Store, string, 
 	return s, providers.JoinKey(rest, a.Path), nil
 }
 
-// splitRoot finds the bucket root along the absolute path p: the nearest
-// directory at or above the deepest existing one that holds the reserved
-// folder (a bucket byob has written to), else the deepest existing
-// directory. It returns the root and the remaining components joined by "/".
+// splitRoot finds the deepest existing directory along the absolute path p
+// and returns it with the remaining components joined by "/".
 func splitRoot(p string) (root, rest string, err error) {
 	if !filepath.IsAbs(p) {
 		return "", "", kindErr("open", "", providers.ErrInvalidAddress, fmt.Errorf("file:// needs an absolute path, got %q", p))
@@ -166,24 +164,6 @@ func splitRoot(p string) (root, rest string, err error) {
 		case err == nil && fi.IsDir():
 			for i, j := 0, len(tail)-1; i < j; i, j = i+1, j-1 {
 				tail[i], tail[j] = tail[j], tail[i]
-			}
-			// A directory byob has written to as a bucket (it holds the
-			// reserved folder) stays the root for every path below it, so
-			// keys do not depend on how deep the address points.
-			for d := p; ; d = filepath.Dir(d) {
-				if st, err := os.Stat(filepath.Join(d, reservedDir)); err == nil && st.IsDir() {
-					rel, err := filepath.Rel(d, p)
-					if err != nil {
-						break
-					}
-					if rel != "." {
-						tail = append(strings.Split(filepath.ToSlash(rel), "/"), tail...)
-					}
-					return d, strings.Join(tail, "/"), nil
-				}
-				if d == filepath.Dir(d) {
-					break
-				}
 			}
 			return p, strings.Join(tail, "/"), nil
 		case err != nil && !isNotExist(err):
