@@ -75,6 +75,20 @@ func (n *Node) listing(ctx context.Context) (*dirListing, error) {
 		}
 	}
 	des := layout.DirEntries(entries, dirKey)
+	// A directory's mtime is the newest upload time among its objects.
+	var newest time.Time
+	for _, e := range entries {
+		if !e.IsPrefix && e.ModTime.After(newest) {
+			newest = e.ModTime
+		}
+	}
+	if !newest.IsZero() {
+		n.mu.Lock()
+		if newest.After(n.attr.Mtime) {
+			n.attr.Mtime = newest
+		}
+		n.mu.Unlock()
+	}
 	l = &dirListing{fetched: fetched, entries: des, byName: make(map[string]layout.DirEntry, len(des))}
 	for _, de := range des {
 		l.byName[de.Name] = de

@@ -6,7 +6,8 @@
 // Files: fs.go (Options, New, FS), tree.go (nodes, attributes, lookup),
 // dir.go (listings, readdir, mkdir, rmdir, unlink), read.go (block reads,
 // readahead), write.go (handles, staging files, flush/release, setattr),
-// upload.go, writeback.go, rename.go, xattr.go, errors.go, errno.go.
+// upload.go, stream.go (uploads streamed while writing), writeback.go,
+// rename.go, xattr.go, errors.go, errno.go.
 //
 // # Tree and names
 //
@@ -56,19 +57,51 @@
 // # Writes, flush and release
 //
 //   - Every write goes to a staging file in the cache directory
-//     (Dir/staging/<store>/), shared by all handles of the file. New files and
-//     O_TRUNC opens start empty; opening an existing file for writing without
-//     O_TRUNC (append, O_RDWR, random writes) first copies the object into
-//     the staging file. Sequential writes are not yet streamed into a
-//     multipart upload while the application writes: the upload starts at
-//     flush (multipart for large files, via transfer.Uploader).
+//     (Dir/staging/<store>/), shared by all handles of the file; it stays
+//     the authority until the file is published. New files and truncated
+//     files start empty. Opening an existing file for writing without
+//     O_TRUNC marks the staging file to be filled from the object (or its
+//     write-back entry) at the first read, write, truncate to a non-zero
+//     size or upload; a truncate to 0 first skips the copy. (The kernel
+//     sends O_TRUNC as an open without it followed by a truncate to 0,
+//     since go-fuse does not offer atomic_o_trunc: so an O_TRUNC rewrite
+//     never downloads the old object.) A failed copy fails that first
+//     operation.
+//   - Streaming (stream.go): a new file, or one truncated to 0, is uploaded
+//     while the application writes, unless in write-back mode or on a store
+//     without multipart uploads. Bytes written contiguously from offset 0
+//     are sent as multipart parts of PartSize (raised to the store's
+//     MinPartSize) as soon as a part is complete, read back from the
+//     staging file, at most UploadConcurrency parts in flight; writes never
+//     wait for parts. Writes slightly out of order are followed (up to 64
+//     ranges beyond the contiguous end). The multipart upload is created
+//     when the first part is ready and journaled in the cache index
+//     (cache.SaveUpload, Source.Path "byob-fs-stream:<staging file>"), so
+//     `byob cache stats` lists it as an upload while it is open.
+//   - The stream is abandoned (its upload aborted in the background, the
+//     staging file uploaded at publish as before) on: a write to bytes
+//     already sent, a truncate below them or above the written end, an
+//     explicit mtime (utimens), a part failing after its retries, a failed
+//     Complete, or a file that is not one contiguous run at publish. A file
+//     that fits in one part is one Put. So any failure costs an upload, never
+//     data.
+//   - At publish a streamed file sends its last (short) part, waits for the
+//     parts in flight and completes the upload with the combined CRC32C. Its
+//     mtime metadata is the time the upload was created (the first part
+//     ready); the mount shows the same value.
+//   - A file never successfully closed or fsynced is never published: its
+//     upload is not completed; when the mount dies the journal record stays
+//     and the next New on that cache aborts the upload, forgets the record
+//     and removes the staging file (logged). The bucket keeps the previous
+//     version throughout.
 //   - The upload happens at FLUSH (close(2)) when the flushing process is
 //     the one that opened the file: FUSE reports the calling thread, whose
 //     thread group is read from /proc/<tid>/status (as mountpoint-s3 does).
 //     A flush from another process (a forked child closing an inherited
 //     descriptor) uploads nothing, so a half-written file is never published;
 //     RELEASE (the last close) then uploads whatever is still dirty.
-//   - fsync uploads the current contents. Each upload holds the file's lock,
+//   - fsync uploads the current contents (completing a streamed upload;
+//     later writes are uploaded from the staging file). Each upload holds the file's lock,
 //     so writes wait and the uploaded bytes are one snapshot.
 //   - Upload errors are returned from flush/fsync (close(2) and fsync(2) fail
 //     with the mapped errno, EIO for server failures) and logged with their
@@ -94,6 +127,16 @@
 //     uploaded (failed ones included, kept for the user); Drain waits for
 //     the queue. New uploads the entries a previous run left.
 //
+// # Crash points
+//
+// transfer.CrashPoint names the binary honours through BYOB_CRASH_AT (the
+// process prints "byob: crash point NAME" and SIGKILLs itself):
+// "fs-mid-upload" (CrashMidUpload) once the 2nd part of a streamed upload is
+// on the server; "fs-after-writeback-ack" (CrashAfterWriteBackAck) in the
+// write-back worker before an entry's upload starts, 500 ms after it woke
+// so the close that staged it has been answered. integration/mount_test.go
+// uses both.
+//
 // # Renames
 //
 // A file is copied server-side (IfMatch the source Version) and then
@@ -105,12 +148,23 @@
 //
 // # Directories
 //
+// A directory's mtime is the newest upload time among the objects of its
+// last listing, else the time the FS was made (never 1970).
+//
 // mkdir writes a "dir/" marker where the store can hold one
 // (Capabilities.OddKeys); on other stores (local) the directory exists only
 // in this mount's memory until a file is written in it. rmdir deletes the
 // marker of an empty directory and is ENOTEMPTY when any object or
 // unpublished file lies below. An implicit directory (no marker) disappears
 // when its last object is deleted, as on any object store.
+//
+// # Teams
+//
+// fusefs.MountTeams mounts several FS under one root: a read-only directory
+// holding one directory per team, each the root of that team's FS (its own
+// store, confined to the team's sub-path, and its own StoreID). Inode
+// numbers are (team index << 48) | ino, so teams never collide. A rename
+// between teams is EXDEV (two FS).
 //
 // # chmod, chown, extended attributes
 //
@@ -149,7 +203,9 @@
 //
 // # Locking
 //
-// Lock order: wfile.mu -> Node.mu -> FS.mu (and writeBack.mu, a leaf).
+// Lock order: wfile.mu -> streamer.mu, and wfile.mu -> Node.mu -> FS.mu
+// (writeBack.mu and streamer.mu are leaves; a streamer's part goroutines
+// take only streamer.mu and read the staging file without wfile.mu).
 // FS.mu guards the node table, in-memory listings, virtual directories,
 // negative entries and dirty-byte accounting, and is never held across a
 // store or cache call. Node.mu guards a node's attributes and state. A

@@ -37,6 +37,9 @@ type Options struct {
 	AttrTTL, DirTTL, NegativeTTL time.Duration
 	// PartSize is the multipart part size of uploads (0: transfer's default).
 	PartSize int64
+	// UploadConcurrency is the number of parts of one upload in flight (4),
+	// streamed or not.
+	UploadConcurrency int
 	// MaxInflight bounds the blocks being prefetched at once across all
 	// handles (8), and so the memory readahead holds.
 	MaxInflight int
@@ -58,14 +61,15 @@ type Options struct {
 // DefaultOptions returns the defaults of the optional fields.
 func DefaultOptions() Options {
 	return Options{
-		FileMode:       0o644,
-		DirMode:        0o755,
-		AttrTTL:        time.Second,
-		DirTTL:         5 * time.Second,
-		NegativeTTL:    time.Second,
-		MaxInflight:    8,
-		MaxReadahead:   64 << 20,
-		RenameDirLimit: 1000,
+		FileMode:          0o644,
+		DirMode:           0o755,
+		AttrTTL:           time.Second,
+		DirTTL:            5 * time.Second,
+		NegativeTTL:       time.Second,
+		MaxInflight:       8,
+		MaxReadahead:      64 << 20,
+		RenameDirLimit:    1000,
+		UploadConcurrency: 4,
 	}
 }
 
@@ -82,6 +86,7 @@ type FS struct {
 	bsize   int64
 	staging string // directory of staging files
 	caps    providers.Capabilities
+	started time.Time // mount start: the mtime of directories with no newer object seen
 
 	// prefetch tokens: a buffered channel of MaxInflight slots.
 	prefetch chan struct{}
@@ -133,6 +138,9 @@ func New(opts Options) (*FS, error) {
 	if opts.MaxReadahead <= 0 {
 		opts.MaxReadahead = d.MaxReadahead
 	}
+	if opts.UploadConcurrency <= 0 {
+		opts.UploadConcurrency = d.UploadConcurrency
+	}
 	if opts.RenameDirLimit <= 0 {
 		opts.RenameDirLimit = d.RenameDirLimit
 	}
@@ -157,9 +165,10 @@ func New(opts Options) (*FS, error) {
 		vdirs:    map[string]bool{},
 		negs:     map[string]time.Time{},
 		nextIno:  1,
+		started:  time.Now(),
 	}
 	f.up = transfer.NewUploader(opts.Store, transfer.Options{
-		PartSize: opts.PartSize, Retry: retry, StoreID: opts.StoreID,
+		PartSize: opts.PartSize, Retry: retry, StoreID: opts.StoreID, Concurrency: opts.UploadConcurrency,
 		SpillDir: filepath.Join(opts.Cache.Dir(), "staging"),
 	})
 	f.staging = filepath.Join(opts.Cache.Dir(), "staging", sanitize(opts.StoreID))
@@ -170,6 +179,9 @@ func New(opts Options) (*FS, error) {
 	root := f.nodeFor("", true)
 	root.attr = Attr{Ino: root.ino, Mode: os.ModeDir | f.opts.DirMode}
 	f.wb = newWriteBack(f)
+	if !opts.ReadOnly {
+		f.abortOrphans(f.ctx)
+	}
 	if opts.WriteBack && !opts.ReadOnly {
 		if err := f.wb.recover(f.ctx); err != nil {
 			f.cancel()

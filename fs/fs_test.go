@@ -209,3 +209,35 @@ func TestEXDEVAcrossStores(t *testing.T) {
 	err := a.Root().Rename(context.Background(), "x", b.Root(), "y", 0)
 	require.Equal(t, syscall.EXDEV, Errno(err))
 }
+
+// Directories show the newest upload time of their objects once listed, the
+// mount's start time before; never 1970.
+func TestDirMtime(t *testing.T) {
+	st := mem.New(mem.DefaultOptions())
+	putObj(t, st, "d/x", []byte("x"))
+	putObj(t, st, "e/f/y", []byte("y"))
+	f := newTestFS(t, st, nil)
+	ctx := context.Background()
+	d, err := f.Root().Lookup(ctx, "d")
+	require.NoError(t, err)
+	a, err := d.Attr(ctx)
+	require.NoError(t, err)
+	require.False(t, a.Mtime.Before(f.started.Add(-time.Second)), "before listing: the mount's start %v", a.Mtime)
+	_, err = d.ReadDir(ctx)
+	require.NoError(t, err)
+	info, err := st.Stat(ctx, "d/x")
+	require.NoError(t, err)
+	a, err = d.Attr(ctx)
+	require.NoError(t, err)
+	require.True(t, a.Mtime.Equal(info.ModTime) || a.Mtime.After(info.ModTime), "%v vs %v", a.Mtime, info.ModTime)
+	e, err := f.Root().Lookup(ctx, "e")
+	require.NoError(t, err)
+	_, err = e.ReadDir(ctx) // only a sub-directory: keeps the start time
+	require.NoError(t, err)
+	a, err = e.Attr(ctx)
+	require.NoError(t, err)
+	require.True(t, a.Mtime.Year() > 2000)
+	ra, err := f.Root().Attr(ctx)
+	require.NoError(t, err)
+	require.True(t, ra.Mtime.Year() > 2000)
+}

@@ -186,7 +186,11 @@ func (n *Node) snapshot() Attr {
 		a.Nlink = 0
 	}
 	if a.Mtime.IsZero() {
-		a.Mtime = time.Unix(0, 0)
+		if n.isDir {
+			a.Mtime = f.started // not listed yet, or holding only directories
+		} else {
+			a.Mtime = time.Unix(0, 0)
+		}
 	}
 	a.Ctime = a.Mtime
 	return a

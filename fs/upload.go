@@ -17,6 +17,9 @@ func (w *wfile) publish(ctx context.Context) error {
 	if !w.dirty || w.cancelled.Load() || w.file == nil {
 		return nil
 	}
+	if err := w.fillLocked(ctx); err != nil { // only an mtime changed
+		return err
+	}
 	n := w.n
 	f := n.fs
 	n.mu.Lock()
@@ -44,7 +47,25 @@ func (w *wfile) publish(ctx context.Context) error {
 	}
 	uctx, done := w.uploadCtx(ctx)
 	defer done()
-	info, err := f.upload(uctx, key, w.file, size, mtime)
+	var (
+		info     providers.ObjectInfo
+		err      error
+		streamed bool
+	)
+	if st := w.st.Load(); st != nil {
+		info, streamed, err = st.finish(uctx, size)
+		if err == nil {
+			// Completed, or given up: either way the next publish uploads
+			// the staging file.
+			w.st.Store(nil)
+			if streamed {
+				mtime = st.mtime
+			}
+		}
+	}
+	if err == nil && !streamed {
+		info, err = f.upload(uctx, key, w.file, size, mtime)
+	}
 	if err != nil {
 		if w.cancelled.Load() {
 			return nil

@@ -33,14 +33,18 @@ type wfile struct {
 	mu sync.Mutex // held for writes and for a whole upload
 	// The fields below are GUARDED_BY(mu).
 	file      *os.File
+	needFill  bool  // the staging file does not hold the content yet (fillLocked)
 	dirty     bool  // content differs from what the server has
 	refs      int   // handles (and internal users) holding the wfile
 	accounted int64 // bytes counted in FS.dirty
 	lastWrite time.Time
 	cancelled atomic.Bool // unlinked: never upload (read without mu)
-	cancelMu  sync.Mutex
-	cancels   map[int]context.CancelFunc // uploads in progress, GUARDED_BY(cancelMu)
-	nextC     int
+	// st streams sequential writes of a new or truncated file into a
+	// multipart upload (nil: none, or given up and already published).
+	st       atomic.Pointer[streamer]
+	cancelMu sync.Mutex
+	cancels  map[int]context.CancelFunc // uploads in progress, GUARDED_BY(cancelMu)
+	nextC    int
 }
 
 func (w *wfile) sizeLocked() int64 { return w.size.Load() }
@@ -48,6 +52,9 @@ func (w *wfile) sizeLocked() int64 { return w.size.Load() }
 // cancel stops every upload of w and makes later ones no-ops (unlink).
 func (w *wfile) cancel() {
 	w.cancelled.Store(true)
+	if st := w.st.Load(); st != nil {
+		st.abandon(errors.New("unlinked"))
+	}
 	w.cancelMu.Lock()
 	for _, c := range w.cancels {
 		c()
@@ -243,8 +250,8 @@ func (n *Node) acquireW(ctx context.Context, trunc, created bool) (*wfile, error
 			continue
 		}
 		w.refs++
-		if trunc && w.size.Load() != 0 {
-			if err := w.truncateLocked(0); err != nil {
+		if trunc && (w.size.Load() != 0 || w.needFill) {
+			if err := w.truncateLocked(ctx, 0); err != nil {
 				w.refs--
 				w.mu.Unlock()
 				return nil, err
@@ -266,38 +273,72 @@ func (n *Node) acquireW(ctx context.Context, trunc, created bool) (*wfile, error
 	w := &wfile{n: n, path: path, file: file, refs: 1, dirty: trunc || created}
 	w.mu.Lock() // uncontended: w is not shared yet
 	n.w = w
-	pending := n.pending
-	remote := n.remote
-	key := n.key
-	size := n.attr.Size
-	version := n.attr.Version
+	key := n.Key()
+	switch {
+	case trunc:
+		if st := f.newStreamer(file, key, path); st != nil {
+			w.st.Store(st)
+		}
+	case n.pending != nil:
+		w.needFill = true
+		w.size.Store(n.pending.size)
+	case n.remote:
+		w.needFill = true
+		w.size.Store(n.attr.Size)
+	}
 	n.mu.Unlock()
-	var ferr error
-	if !trunc {
-		switch {
-		case pending != nil:
-			ferr = copyFile(pending.path, file)
-		case remote:
-			ferr = f.download(ctx, key, version, size, file)
-		}
-		if ferr == nil {
-			st, err := file.Stat()
-			if err != nil {
-				ferr = err
-			} else {
-				w.size.Store(st.Size())
-				ferr = w.accountLocked(st.Size())
-			}
-		}
-	}
-	if ferr != nil {
-		w.refs = 0
-		w.discardLocked()
-		w.mu.Unlock()
-		return nil, ferr
-	}
 	w.mu.Unlock()
 	return w, nil
+}
+
+// fillLocked copies the file's current content (its write-back entry, else
+// the object) into the staging file, once: at the first read, write,
+// truncate to a non-zero size or upload. An open without O_TRUNC does not
+// copy at once because the kernel sends O_TRUNC as a separate truncate to 0
+// after the open (go-fuse does not offer atomic_o_trunc): that truncate then
+// skips the copy entirely.
+func (w *wfile) fillLocked(ctx context.Context) error {
+	if !w.needFill {
+		return nil
+	}
+	n := w.n
+	f := n.fs
+	for attempt := 0; ; attempt++ {
+		n.mu.Lock()
+		pending, remote, size, version := n.pending, n.remote, n.attr.Size, n.attr.Version
+		n.mu.Unlock()
+		key := n.Key()
+		if err := w.file.Truncate(0); err != nil {
+			return err
+		}
+		if _, err := w.file.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+		var err error
+		switch {
+		case pending != nil:
+			err = copyFile(pending.path, w.file)
+			if errors.Is(err, os.ErrNotExist) && attempt == 0 {
+				continue // uploaded and removed meanwhile: the object has it
+			}
+		case remote:
+			err = f.download(ctx, key, version, size, w.file)
+		}
+		if err != nil {
+			return err
+		}
+		break
+	}
+	st, err := w.file.Stat()
+	if err != nil {
+		return err
+	}
+	if err := w.accountLocked(st.Size()); err != nil {
+		return err
+	}
+	w.size.Store(st.Size())
+	w.needFill = false
+	return nil
 }
 
 // download copies the object (version) into file.
@@ -342,12 +383,29 @@ func (w *wfile) accountLocked(size int64) error {
 	return nil
 }
 
-func (w *wfile) truncateLocked(size int64) error {
+func (w *wfile) truncateLocked(ctx context.Context, size int64) error {
+	if w.needFill {
+		if size == 0 {
+			w.needFill = false // the old content is not needed
+		} else if err := w.fillLocked(ctx); err != nil {
+			return err
+		}
+	}
 	if err := w.accountLocked(max(size, w.accounted)); err != nil {
 		return err
 	}
 	if err := w.file.Truncate(size); err != nil {
 		return err
+	}
+	if size == 0 {
+		// Everything is rewritten from here: stream it afresh.
+		f := w.n.fs
+		st := f.newStreamer(w.file, w.n.Key(), w.path)
+		if old := w.st.Swap(st); old != nil {
+			old.abandon(errors.New("truncated to 0"))
+		}
+	} else if st := w.st.Load(); st != nil {
+		st.truncated(size)
 	}
 	w.size.Store(size)
 	w.dirty = true
@@ -359,6 +417,9 @@ func (w *wfile) truncateLocked(size int64) error {
 // node. Called with w.mu held and no references left.
 func (w *wfile) discardLocked() {
 	f := w.n.fs
+	if st := w.st.Swap(nil); st != nil {
+		st.abandon(errors.New("closed without publishing"))
+	}
 	if w.file != nil {
 		w.file.Close()
 		w.file = nil
@@ -386,6 +447,9 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 		defer w.mu.Unlock()
 		if w.file == nil {
 			return 0, ErrBadHandle
+		}
+		if err := w.fillLocked(ctx); err != nil {
+			return 0, err
 		}
 		n, err := w.file.ReadAt(p, off)
 		if errors.Is(err, io.EOF) {
@@ -416,6 +480,9 @@ func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {
 	if w.file == nil {
 		return 0, ErrBadHandle
 	}
+	if err := w.fillLocked(ctx); err != nil {
+		return 0, err
+	}
 	if h.flags&syscall.O_APPEND != 0 {
 		off = w.size.Load()
 	}
@@ -426,6 +493,9 @@ func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {
 		}
 	}
 	n, err := w.file.WriteAt(p, off)
+	if st := w.st.Load(); st != nil {
+		st.wrote(off, int64(n))
+	}
 	if int64(off+int64(n)) > w.size.Load() {
 		w.size.Store(off + int64(n))
 	}
@@ -556,7 +626,7 @@ func (n *Node) truncate(ctx context.Context, size int64, h *Handle) error {
 		if w.file == nil {
 			return ErrBadHandle
 		}
-		return w.truncateLocked(size)
+		return w.truncateLocked(ctx, size)
 	}
 	// truncate(2) of a file nobody has open: rewrite it now.
 	w, err := n.acquireW(ctx, size == 0, false)
@@ -564,7 +634,7 @@ func (n *Node) truncate(ctx context.Context, size int64, h *Handle) error {
 		return err
 	}
 	w.mu.Lock()
-	err = w.truncateLocked(size)
+	err = w.truncateLocked(ctx, size)
 	w.mu.Unlock()
 	if err == nil {
 		err = w.publish(ctx)
@@ -589,6 +659,9 @@ func (n *Node) setMtime(ctx context.Context, t time.Time) error {
 		w.mtime = t
 		n.mu.Unlock()
 		w.mu.Lock()
+		if st := w.st.Load(); st != nil {
+			st.abandon(errors.New("explicit mtime"))
+		}
 		w.dirty = true
 		w.mu.Unlock()
 		return nil

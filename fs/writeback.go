@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/byobfs/byob/cache"
+	"github.com/byobfs/byob/providers/transfer"
 )
 
 // wbEntry is one file acknowledged to an application in write-back mode and
@@ -156,6 +157,13 @@ func (b *writeBack) start() {
 
 func (b *writeBack) upload(ctx context.Context, e *wbEntry) {
 	f := b.f
+	if os.Getenv(transfer.CrashEnv) == CrashAfterWriteBackAck {
+		// The worker wakes while the close that staged e is still being
+		// answered; give the reply time to reach the application, so the
+		// crash lands after the acknowledgement and before the upload.
+		time.Sleep(500 * time.Millisecond)
+		transfer.CrashPoint(CrashAfterWriteBackAck)
+	}
 	file, err := os.Open(e.path)
 	if err != nil {
 		f.log.Error("write-back file missing", "key", e.key, "path", e.path, "err", err)

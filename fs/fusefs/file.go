@@ -12,7 +12,8 @@ import (
 
 // file binds one byobfs.Handle.
 type file struct {
-	h *byobfs.Handle
+	h  *byobfs.Handle
+	ns uint64
 }
 
 var (
@@ -61,7 +62,7 @@ func (f *file) Getattr(ctx context.Context, out *fuse.AttrOut) syscall.Errno {
 	if err != nil {
 		return errno(err)
 	}
-	fillAttr(a, &out.Attr)
+	fillAttr(a, f.ns, &out.Attr)
 	return 0
 }
 

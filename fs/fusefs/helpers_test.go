@@ -62,6 +62,14 @@ func testMount(t *testing.T, f *byobfs.FS, opts MountOptions) string {
 	mnt := t.TempDir()
 	srv, err := Mount(mnt, f, opts)
 	require.NoError(t, err)
+	watch(t, mnt, srv)
+	return mnt
+}
+
+// watch guards a mount: a watchdog force-unmounts it if the test hangs, and
+// t.Cleanup unmounts it.
+func watch(t *testing.T, mnt string, srv *Server) {
+	t.Helper()
 	limit := 3 * time.Minute
 	if dl, ok := t.Deadline(); ok && time.Until(dl) < limit+10*time.Second {
 		limit = time.Until(dl) - 10*time.Second
@@ -80,7 +88,6 @@ func testMount(t *testing.T, f *byobfs.FS, opts MountOptions) string {
 			t.Errorf("unmount: %v", err)
 		}
 	})
-	return mnt
 }
 
 func forceUnmount(mnt string, dev uint64) {

@@ -46,6 +46,14 @@ type Server struct {
 // NegativeTTL; the kernel keeps a file's page cache across opens while its
 // Version is unchanged (FOPEN_KEEP_CACHE).
 func Mount(mountpoint string, f *byobfs.FS, opts MountOptions) (*Server, error) {
+	fo := f.Options()
+	root := &node{n: f.Root()}
+	return mount(mountpoint, root, f.Root().Ino(), fo, opts)
+}
+
+// mount mounts root at mountpoint with the kernel options of opts and the
+// timeouts of fo.
+func mount(mountpoint string, root gofs.InodeEmbedder, rootIno uint64, fo byobfs.Options, opts MountOptions) (*Server, error) {
 	if err := ClearStale(mountpoint); err != nil {
 		return nil, err
 	}
@@ -61,7 +69,6 @@ func Mount(mountpoint string, f *byobfs.FS, opts MountOptions) (*Server, error) 
 	if opts.FsName == "" {
 		opts.FsName = "byob"
 	}
-	fo := f.Options()
 	mo := fuse.MountOptions{
 		AllowOther:    opts.AllowOther,
 		FsName:        opts.FsName,
@@ -75,7 +82,6 @@ func Mount(mountpoint string, f *byobfs.FS, opts MountOptions) (*Server, error) 
 	if fo.ReadOnly {
 		mo.Options = append(mo.Options, "ro")
 	}
-	root := &node{n: f.Root()}
 	gopts := &gofs.Options{
 		MountOptions:    mo,
 		EntryTimeout:    durPtr(fo.AttrTTL),
@@ -83,7 +89,7 @@ func Mount(mountpoint string, f *byobfs.FS, opts MountOptions) (*Server, error) 
 		NegativeTimeout: durPtr(fo.NegativeTTL),
 		UID:             fo.UID,
 		GID:             fo.GID,
-		RootStableAttr:  &gofs.StableAttr{Ino: f.Root().Ino(), Mode: syscall.S_IFDIR},
+		RootStableAttr:  &gofs.StableAttr{Ino: rootIno, Mode: syscall.S_IFDIR},
 	}
 	srv, err := gofs.Mount(mountpoint, root, gopts)
 	if err != nil {

@@ -16,7 +16,8 @@ import (
 // own: everything is in the core.
 type node struct {
 	gofs.Inode
-	n *byobfs.Node
+	n  *byobfs.Node
+	ns uint64 // inode namespace: high bits told apart per team (MountTeams)
 }
 
 var (
@@ -39,8 +40,8 @@ var (
 
 func errno(err error) syscall.Errno { return byobfs.Errno(err) }
 
-func fillAttr(a byobfs.Attr, out *fuse.Attr) {
-	out.Ino = a.Ino
+func fillAttr(a byobfs.Attr, ns uint64, out *fuse.Attr) {
+	out.Ino = a.Ino | ns
 	out.Size = uint64(a.Size)
 	out.Blocks = (uint64(a.Size) + 511) / 512
 	out.Blksize = 4096
@@ -56,12 +57,12 @@ func fillAttr(a byobfs.Attr, out *fuse.Attr) {
 	out.SetTimes(&a.Mtime, &a.Mtime, &a.Ctime)
 }
 
-func stable(c *byobfs.Node) gofs.StableAttr {
+func stable(c *byobfs.Node, ns uint64) gofs.StableAttr {
 	mode := uint32(syscall.S_IFREG)
 	if c.IsDir() {
 		mode = syscall.S_IFDIR
 	}
-	return gofs.StableAttr{Mode: mode, Ino: c.Ino()}
+	return gofs.StableAttr{Mode: mode, Ino: c.Ino() | ns}
 }
 
 func (n *node) child(ctx context.Context, c *byobfs.Node, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
@@ -69,8 +70,8 @@ func (n *node) child(ctx context.Context, c *byobfs.Node, out *fuse.EntryOut) (*
 	if err != nil {
 		return nil, errno(err)
 	}
-	fillAttr(a, &out.Attr)
-	return n.NewInode(ctx, &node{n: c}, stable(c)), 0
+	fillAttr(a, n.ns, &out.Attr)
+	return n.NewInode(ctx, &node{n: c, ns: n.ns}, stable(c, n.ns)), 0
 }
 
 func callerPid(ctx context.Context) uint32 {
@@ -93,7 +94,7 @@ func (n *node) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOu
 	if err != nil {
 		return errno(err)
 	}
-	fillAttr(a, &out.Attr)
+	fillAttr(a, n.ns, &out.Attr)
 	return 0
 }
 
@@ -124,7 +125,7 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 	if err != nil {
 		return errno(err)
 	}
-	fillAttr(a, &out.Attr)
+	fillAttr(a, n.ns, &out.Attr)
 	return 0
 }
 
@@ -139,7 +140,7 @@ func (n *node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
 		if e.IsDir {
 			mode = syscall.S_IFDIR
 		}
-		list[i] = fuse.DirEntry{Name: e.Name, Ino: e.Ino, Mode: mode}
+		list[i] = fuse.DirEntry{Name: e.Name, Ino: e.Ino | n.ns, Mode: mode}
 	}
 	return gofs.NewListDirStream(list), 0
 }
@@ -162,7 +163,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		h.Release(ctx)
 		return nil, nil, 0, e
 	}
-	return ino, &file{h: h}, 0, 0
+	return ino, &file{h: h, ns: n.ns}, 0, 0
 }
 
 func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
@@ -174,7 +175,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	if h.KeepCache() {
 		ff |= fuse.FOPEN_KEEP_CACHE
 	}
-	return &file{h: h}, ff, 0
+	return &file{h: h, ns: n.ns}, ff, 0
 }
 
 func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
