@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,7 +37,7 @@ type mountFlags struct {
 func (a *app) mountCommand() *cobra.Command {
 	var f mountFlags
 	cmd := &cobra.Command{
-		Use:   "mount ADDRESS|NAME:PATH MOUNTPOINT",
+		Use:   "mount [ADDRESS|NAME:PATH] MOUNTPOINT",
 		Short: "Mount a bucket (or a team's sub-path) as a directory",
 		Long: `Mount a store as a FUSE file system, in the foreground until SIGINT/SIGTERM
 or "byob unmount MOUNTPOINT" (--daemon returns once the mount is live).
@@ -48,10 +49,17 @@ opened it (or fsynced); errors come back from close/fsync as EIO. With
 upload runs in the background; a mount killed before it finished uploads at
 the next mount. On unmount, pending uploads finish first (--drain-timeout).
 
+With only a MOUNTPOINT, every team of the config file (--config) is mounted
+under it: one directory per team, each confined to that team's store and
+sub-path; renames between teams are EXDEV.
+
 Names: keys that are not valid file names are escaped reversibly (see
 README, "Names"). The source shown in /proc/mounts is the redacted address.`,
-		Args: usageArgs(cobra.ExactArgs(2)),
+		Args: usageArgs(cobra.RangeArgs(1, 2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				return a.mount(cmd.Context(), "", args[0], f)
+			}
 			return a.mount(cmd.Context(), args[0], args[1], f)
 		},
 	}
@@ -98,16 +106,37 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	if f.daemon && os.Getenv("BYOB_MOUNT_CHILD") == "" {
 		return a.daemonize(mountpoint)
 	}
-	t, err := a.openStore(ctx, ref)
-	if err != nil {
-		return err
+	// What to mount: one store (ADDRESS or NAME:PATH), or every team.
+	type mountee struct {
+		name string
+		t    *target
 	}
-	defer t.close()
-	st := t.store
-	if p := strings.Trim(t.prefix, "/"); p != "" {
-		if st, err = layout.Confine(st, p); err != nil {
-			return usageError{fmt.Errorf("mount a prefix: %w", err)}
+	var ms []mountee
+	if ref != "" {
+		t, err := a.openStore(ctx, ref)
+		if err != nil {
+			return err
 		}
+		ms = append(ms, mountee{"", t})
+	} else {
+		if a.cfg == nil || len(a.cfg.Teams) == 0 {
+			return usageError{errors.New("give an ADDRESS (or NAME:PATH) to mount, or a --config file with [teams.NAME] to mount every team")}
+		}
+		names := make([]string, 0, len(a.cfg.Teams))
+		for n := range a.cfg.Teams {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			t, err := a.openStore(ctx, n+":")
+			if err != nil {
+				return fmt.Errorf("team %s: %w", n, err)
+			}
+			ms = append(ms, mountee{n, t})
+		}
+	}
+	for _, m := range ms {
+		defer m.t.close()
 	}
 	// A stale mount left by a killed byob (ENOTCONN) is cleared first.
 	if err := fusefs.ClearStale(mountpoint); err != nil {
@@ -129,32 +158,60 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	}
 	defer c.Close()
 
-	o := byobfs.DefaultOptions()
-	o.Store, o.StoreID, o.Cache = st, t.display(), c
-	o.ReadOnly, o.WriteBack = f.readOnly, f.writeBack
-	o.UID, o.GID = uint32(f.uid), uint32(f.gid)
-	o.FileMode, o.DirMode = os.FileMode(fileMode), os.FileMode(dirMode)
-	o.AttrTTL, o.DirTTL, o.NegativeTTL = f.attrTTL, f.dirTTL, f.negTTL
-	o.MaxInflight = f.maxInflight
-	o.Logger = a.log
+	var partSize int64
 	if f.partSize != "" {
-		if o.PartSize, err = parseSize(f.partSize); err != nil {
+		if partSize, err = parseSize(f.partSize); err != nil {
 			return usageError{fmt.Errorf("--part-size: %v", err)}
 		}
 	}
-	fsys, err := byobfs.New(o)
-	if err != nil {
-		return err
+	var fss []*byobfs.FS
+	teams := map[string]*byobfs.FS{}
+	closeAll := func() {
+		for _, x := range fss {
+			x.Close()
+		}
 	}
-	srv, err := fusefs.Mount(mountpoint, fsys, fusefs.MountOptions{AllowOther: f.allowOther, FsName: t.display(), Debug: f.debug})
+	for _, m := range ms {
+		st := m.t.store
+		if p := strings.Trim(m.t.prefix, "/"); p != "" {
+			if st, err = layout.Confine(st, p); err != nil {
+				closeAll()
+				return usageError{fmt.Errorf("mount a prefix: %w", err)}
+			}
+		}
+		o := byobfs.DefaultOptions()
+		o.Store, o.StoreID, o.Cache = st, m.t.display(), c
+		o.ReadOnly, o.WriteBack = f.readOnly, f.writeBack
+		o.UID, o.GID = uint32(f.uid), uint32(f.gid)
+		o.FileMode, o.DirMode = os.FileMode(fileMode), os.FileMode(dirMode)
+		o.AttrTTL, o.DirTTL, o.NegativeTTL = f.attrTTL, f.dirTTL, f.negTTL
+		o.MaxInflight, o.PartSize = f.maxInflight, partSize
+		o.Logger = a.log
+		fsys, err := byobfs.New(o)
+		if err != nil {
+			closeAll()
+			return err
+		}
+		fss = append(fss, fsys)
+		teams[m.name] = fsys
+	}
+	mopts := fusefs.MountOptions{AllowOther: f.allowOther, Debug: f.debug}
+	var srv *fusefs.Server
+	if ref != "" {
+		mopts.FsName = ms[0].t.display()
+		srv, err = fusefs.Mount(mountpoint, fss[0], mopts)
+	} else {
+		mopts.FsName = "byob-teams:" + filepath.Base(a.cfg.Path)
+		srv, err = fusefs.MountTeams(mountpoint, teams, mopts)
+	}
 	if err != nil {
-		fsys.Close()
+		closeAll()
 		return fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
 	pidFile := filepath.Join(copts.Dir, "mount.pid")
 	os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"), 0o600)
 	defer os.Remove(pidFile)
-	a.log.Info("mounted", "address", t.display(), "mountpoint", mountpoint, "cache", copts.Dir)
+	a.log.Info("mounted", "source", mopts.FsName, "mountpoint", mountpoint, "cache", copts.Dir)
 	if fd := os.Getenv("BYOB_MOUNT_READY_FD"); fd != "" {
 		if n, err := strconv.Atoi(fd); err == nil {
 			w := os.NewFile(uintptr(n), "ready")
@@ -175,11 +232,18 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	}
 	// Finish pending uploads first, then unmount.
 	dctx, cancel := context.WithTimeout(context.Background(), f.drainTimeout)
-	derr := fsys.Drain(dctx)
+	var derr error
+	var pending []byobfs.PendingUpload
+	for _, x := range fss {
+		if err := x.Drain(dctx); err != nil && derr == nil {
+			derr = err
+		}
+		p, _ := x.Pending(context.Background())
+		pending = append(pending, p...)
+	}
 	cancel()
-	pending, _ := fsys.Pending(context.Background())
 	srv.Unmount()
-	fsys.Close()
+	closeAll()
 	if derr != nil || len(pending) > 0 {
 		for _, p := range pending {
 			a.log.Warn("not uploaded yet; the next mount with this cache uploads it", "key", p.Key, "size", p.Size, "state", p.State)
