@@ -555,6 +555,7 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 	if err := writeFileAtomic(path, data, dirty && !c.opts.NoSync); err != nil {
 		return fmt.Errorf("cache: writing block %v: %w", id, err)
 	}
+	crashPoint(CrashAfterBlockData)
 	rec := blockRec{size: n, crc: crc32c(data), atime: time.Now().Unix(), nonce: nonce, epoch: c.epoch}
 	if dirty {
 		rec.flags |= blockFlagDirty
@@ -581,6 +582,7 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 		_ = os.Remove(path)
 		return err
 	}
+	crashPoint(CrashAfterIndexCommit)
 	c.applyDelta(d)
 	if old != nil && old.nonce != nonce {
 		_ = os.Remove(c.blockPath(id, old.nonce))

@@ -59,6 +59,13 @@
 //     fsynced on the read path. Files the index does not know (a crash
 //     between rename and commit) are swept by a background pass after an
 //     unclean start, and by Verify.
+//   - Crash points (BYOB_CRASH_AT, as transfer.CrashPoint; the process is
+//     SIGKILLed after printing "byob: crash point NAME"):
+//     "cache-after-block-data" (file renamed into place, record not yet
+//     committed: the file is an orphan, the block absent) and
+//     "cache-after-index-commit" (record committed, a replaced block's old
+//     file not yet removed: that file is an orphan). crash_test.go kills a
+//     subprocess at each and checks Open + Verify.
 //   - Removal is the reverse: the record is deleted and committed first,
 //     then the file removed.
 //   - Clean/unclean: Open removes Dir/clean (and syncs the directory). Close

@@ -2,7 +2,18 @@ package testenv
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -14,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 )
@@ -30,16 +42,24 @@ const (
 
 // AzureServer is a running Azurite blob service on 127.0.0.1.
 type AzureServer struct {
-	Endpoint   string // http://127.0.0.1:PORT/devstoreaccount1
-	Account    string // devstoreaccount1
-	Key        string // the account key (base64)
+	Endpoint string // http://127.0.0.1:PORT/devstoreaccount1 (https:// with OAuth)
+	Account  string // devstoreaccount1
+	Key      string // the account key (base64)
+	// OAuth: started with --oauth basic over HTTPS; Azure AD bearer tokens
+	// (TokenCredential) are accepted besides the shared key and SAS.
+	OAuth bool
+	// CAFile is the PEM certificate the HTTPS server presents (self-signed,
+	// made by the test, for 127.0.0.1); HTTPClient trusts it.
+	CAFile     string
+	caPool     *x509.CertPool
 	proc       *process
 	containers atomic.Int64
 }
 
 var (
-	azuriteMu  sync.Mutex
-	azuriteSrv *AzureServer // GUARDED_BY(azuriteMu)
+	azuriteMu       sync.Mutex
+	azuriteSrv      *AzureServer // GUARDED_BY(azuriteMu)
+	azuriteOAuthSrv *AzureServer // GUARDED_BY(azuriteMu)
 )
 
 // Azurite returns this test binary's Azurite blob server, starting it on
@@ -56,6 +76,31 @@ func Azurite(t testing.TB) *AzureServer {
 		azuriteSrv = s
 	}
 	return azuriteSrv
+}
+
+// AzuriteOAuth returns a second Azurite of this test binary, started with
+// `--oauth basic` over HTTPS with a self-signed certificate made here
+// (Azurite accepts bearer tokens only over HTTPS). Clients must trust
+// CAFile (HTTPClient does). Azurite checks a token's issuer, audience and
+// lifetime, not its signature: see TokenCredential.
+func AzuriteOAuth(t testing.TB) *AzureServer {
+	t.Helper()
+	azuriteMu.Lock()
+	defer azuriteMu.Unlock()
+	if azuriteOAuthSrv == nil {
+		bin, err := AzuriteBin(context.Background())
+		var s *AzureServer
+		for attempt := 0; err == nil && attempt < 3; attempt++ {
+			if s, err = startAzuriteOnce(bin, true); err == nil {
+				break
+			}
+		}
+		if err != nil {
+			unavailable(t, "Azurite (OAuth, HTTPS)", err)
+		}
+		azuriteOAuthSrv = s
+	}
+	return azuriteOAuthSrv
 }
 
 // AzuriteBin returns the azurite-blob executable, running
@@ -111,7 +156,7 @@ func startAzurite() (*AzureServer, error) {
 	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		s, err := startAzuriteOnce(bin)
+		s, err := startAzuriteOnce(bin, false)
 		if err == nil {
 			return s, nil
 		}
@@ -120,7 +165,7 @@ func startAzurite() (*AzureServer, error) {
 	return nil, lastErr
 }
 
-func startAzuriteOnce(bin string) (*AzureServer, error) {
+func startAzuriteOnce(bin string, oauth bool) (*AzureServer, error) {
 	dir, err := os.MkdirTemp("", "byob-azurite-")
 	if err != nil {
 		return nil, err
@@ -130,16 +175,31 @@ func startAzuriteOnce(bin string) (*AzureServer, error) {
 		return nil, err
 	}
 	hostPort := "127.0.0.1:" + itoa(port)
+	scheme := "http"
+	if oauth {
+		scheme = "https"
+	}
 	s := &AzureServer{
-		Endpoint: "http://" + hostPort + "/" + AzuriteAccount,
+		Endpoint: scheme + "://" + hostPort + "/" + AzuriteAccount,
 		Account:  AzuriteAccount,
 		Key:      AzuriteKey,
+		OAuth:    oauth,
 	}
 	args := []string{
 		"--blobHost", "127.0.0.1", "--blobPort", itoa(port),
 		"--location", filepath.Join(dir, "data"),
 		"--skipApiVersionCheck", "--loose", "--silent",
 		"--disableTelemetry", "--disableProductStyleUrl",
+	}
+	if oauth {
+		// Made per run, in the server's folder (removed when it stops).
+		certFile, keyFile, pool, err := selfSignedCert(dir)
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		s.CAFile, s.caPool = certFile, pool
+		args = append(args, "--oauth", "basic", "--cert", certFile, "--key", keyFile)
 	}
 	env := []string{
 		"HOME=" + dir,
@@ -152,17 +212,96 @@ func startAzuriteOnce(bin string) (*AzureServer, error) {
 	s.proc = p
 	// Any HTTP answer (even 400/403 for an unauthenticated request) means
 	// the server is up; waitHTTP accepts status < 500.
-	client := &http.Client{Transport: &http.Transport{DialContext: LoopbackDialer()}, Timeout: 2 * time.Second}
-	if err := waitHTTP(context.Background(), p, client, "http://"+hostPort+"/"+AzuriteAccount+"?comp=list", 60*time.Second); err != nil {
+	client := s.HTTPClient()
+	client.Timeout = 2 * time.Second
+	if err := waitHTTP(context.Background(), p, client, scheme+"://"+hostPort+"/"+AzuriteAccount+"?comp=list", 60*time.Second); err != nil {
 		p.stop()
 		return nil, err
 	}
 	return s, nil
 }
 
-// HTTPClient is a plain HTTP client that can only reach loopback.
+// HTTPClient is a plain HTTP client that can only reach loopback (and,
+// for the HTTPS server, trusts its certificate and nothing else).
 func (s *AzureServer) HTTPClient() *http.Client {
-	return &http.Client{Transport: &http.Transport{DialContext: LoopbackDialer(), MaxIdleConnsPerHost: 64}}
+	tr := &http.Transport{DialContext: LoopbackDialer(), MaxIdleConnsPerHost: 64}
+	if s.caPool != nil {
+		tr.TLSClientConfig = &tls.Config{RootCAs: s.caPool, MinVersion: tls.VersionTLS12}
+	}
+	return &http.Client{Transport: tr}
+}
+
+// selfSignedCert writes a self-signed certificate for 127.0.0.1 and
+// localhost and its key (PEM) into dir.
+func selfSignedCert(dir string) (certFile, keyFile string, pool *x509.CertPool, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", "", nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(time.Now().UnixNano()),
+		Subject:               pkix.Name{CommonName: "byob test Azurite"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return "", "", nil, err
+	}
+	kder, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", "", nil, err
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
+		return "", "", nil, err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		return "", "", nil, err
+	}
+	pool = x509.NewCertPool()
+	pool.AppendCertsFromPEM(certPEM)
+	return certFile, keyFile, pool, nil
+}
+
+// TokenCredential returns an azcore.TokenCredential whose tokens the
+// OAuth server accepts: unsigned-but-well-formed JWTs with the storage
+// audience, an Azure AD (sts.windows.net) issuer and a one-hour lifetime
+// (Azurite --oauth basic checks those, not the signature). Nothing is
+// fetched from any network. Each GetToken is counted in *calls when set.
+func (s *AzureServer) TokenCredential(calls *atomic.Int64) azcore.TokenCredential {
+	return fakeTokenCredential{calls: calls}
+}
+
+type fakeTokenCredential struct{ calls *atomic.Int64 }
+
+// FakeTenant is the tenant of TokenCredential's tokens.
+const FakeTenant = "72f988bf-0000-4000-8000-2d7cd011db47"
+
+func (c fakeTokenCredential) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	if c.calls != nil {
+		c.calls.Add(1)
+	}
+	now := time.Now()
+	exp := now.Add(time.Hour)
+	enc := func(v any) string {
+		b, _ := json.Marshal(v)
+		return base64.RawURLEncoding.EncodeToString(b)
+	}
+	claims := map[string]any{
+		"aud": "https://storage.azure.com", "iss": "https://sts.windows.net/" + FakeTenant + "/",
+		"iat": now.Add(-time.Minute).Unix(), "nbf": now.Add(-time.Minute).Unix(), "exp": exp.Unix(),
+		"oid": "0b9f1b9a-0000-4000-8000-00000000b10b", "tid": FakeTenant, "sub": "byob-test", "ver": "1.0",
+	}
+	tok := enc(map[string]string{"alg": "RS256", "typ": "JWT"}) + "." + enc(claims) + "." + base64.RawURLEncoding.EncodeToString([]byte("not-a-signature"))
+	return azcore.AccessToken{Token: tok, ExpiresOn: exp}, nil
 }
 
 // Client returns an azblob service client authenticated with the shared
@@ -214,6 +353,12 @@ func (s *AzureServer) Address(container string, extra ...string) string {
 // given SAS token (without a leading '?').
 func (s *AzureServer) SASAddress(container, sas string) string {
 	return fmt.Sprintf("az://%s/%s?endpoint=%s&sas=%s", s.Account, container, url.QueryEscape(s.Endpoint), url.QueryEscape(strings.TrimPrefix(sas, "?")))
+}
+
+// TokenAddress returns an az:// address for container with neither key nor
+// SAS: the store authenticates with a TokenCredential (azure.Options.Credential).
+func (s *AzureServer) TokenAddress(container string) string {
+	return fmt.Sprintf("az://%s/%s?endpoint=%s", s.Account, container, url.QueryEscape(s.Endpoint))
 }
 
 // HostPort is the server's 127.0.0.1:PORT.

@@ -114,7 +114,7 @@ func mapErr(op, key string, err error) error {
 			// Azurite: 400 InvalidOperation "Provided contentMD5 doesn't match."
 			kind = providers.ErrChecksum
 		}
-		if kind == providers.ErrPermission && (sasExpired(re) || strings.Contains(body, "Signed expiry time")) {
+		if kind == providers.ErrPermission && (sasExpired(re) || credentialsExpired(body)) {
 			kind = providers.ErrExpired
 		}
 		if len(msg) > 200 {
@@ -145,6 +145,21 @@ func serviceMessage(s string) string {
 		s = s[:j]
 	}
 	return strings.TrimSpace(s)
+}
+
+// credentialsExpired reports whether a 403/401 body says the SAS or the
+// Azure AD token is out of its validity window. Azure says so in
+// AuthenticationErrorDetail: "Signed expiry time [...] must be after
+// signed start time [...]", "Signature not valid in the specified time
+// frame: Start [...] - Expiry [...] - Current [...]", "Lifetime validation
+// failed. The token is expired."
+func credentialsExpired(body string) bool {
+	for _, s := range []string{"Signed expiry time", "Signature not valid in the specified time frame", "The token is expired"} {
+		if strings.Contains(body, s) {
+			return true
+		}
+	}
+	return false
 }
 
 // sasExpired reports whether the request carried a SAS whose expiry (se=)

@@ -24,6 +24,8 @@ const (
 	CredSharedKey = "shared-key"
 	CredSAS       = "sas"
 	CredDefault   = "default"
+	// CredToken: a caller's azcore.TokenCredential (Options.Credential).
+	CredToken = "token"
 )
 
 // Limits of block blobs (service version 2019-12-12 and later).
@@ -51,7 +53,8 @@ type Options struct {
 	SinglePutSize int64
 	// Credential, when set, is used instead of DefaultAzureCredential for
 	// addresses without a key or SAS (tests, or callers with their own
-	// token source).
+	// token source); CredentialKind is then CredToken. Azure AD tokens
+	// are only sent over https.
 	Credential azcore.TokenCredential
 }
 
@@ -66,10 +69,18 @@ type Store struct {
 	caps      providers.Capabilities
 	opts      Options
 	hc        *http.Client
+	// For pre-signing: the service and container URLs, and the shared key
+	// or token credential (user-delegation SAS).
+	svcURL    string
+	contURL   string
+	sharedKey *blob.SharedKeyCredential
+	token     azcore.TokenCredential
+	clientOpt policy.ClientOptions
 }
 
 var (
 	_ providers.Store       = (*Store)(nil)
+	_ providers.Presigner   = (*Store)(nil)
 	_ providers.Multiparter = (*Store)(nil)
 	_ providers.Closer      = (*Store)(nil)
 )
@@ -101,7 +112,7 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 		Transport: hc,
 		Telemetry: policy.TelemetryOptions{Disabled: true},
 	}}
-	s := &Store{container: a.Bucket, opts: opts, hc: hc}
+	s := &Store{container: a.Bucket, opts: opts, hc: hc, svcURL: svc, contURL: contURL, clientOpt: co.ClientOptions}
 	var err error
 	sas := a.SAS
 	if a.Secret == "" && sas == "" {
@@ -115,6 +126,7 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 			return nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, errors.New("the account key is not valid base64 (URL-encode it in the address)"))
 		}
 		s.kind = CredSharedKey
+		s.sharedKey = cred
 		s.cont, err = container.NewClientWithSharedKeyCredential(contURL, cred, co)
 	case sas != "":
 		if _, qerr := url.ParseQuery(sas); qerr != nil {
@@ -124,13 +136,15 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 		s.cont, err = container.NewClientWithNoCredential(contURL+"?"+sas, co)
 	default:
 		cred := opts.Credential
+		s.kind = CredToken
 		if cred == nil {
 			cred, err = defaultCredential(a, co.ClientOptions)
 			if err != nil {
 				return nil, providers.NewOpError("open", "", providers.ErrPermission, err)
 			}
+			s.kind = CredDefault
 		}
-		s.kind = CredDefault
+		s.token = cred
 		s.cont, err = container.NewClient(contURL, cred, co)
 	}
 	if err != nil {
@@ -190,7 +204,8 @@ func Opener(ctx context.Context, a providers.Address) (providers.Store, string, 
 }
 
 // CredentialKind says how requests are authorized: CredSharedKey
-// ("shared-key"), CredSAS ("sas") or CredDefault ("default").
+// ("shared-key"), CredSAS ("sas"), CredDefault ("default":
+// DefaultAzureCredential) or CredToken ("token": Options.Credential).
 func (s *Store) CredentialKind() string { return s.kind }
 
 // Container is the container this store is rooted at.

@@ -104,4 +104,5 @@ var (
 	errNotUTF8     = errors.New("GCS object names must be valid UTF-8")
 	errOddKey      = errors.New(`this store is configured not to hold keys with empty, "." or ".." segments`)
 	errBadVersion  = errors.New("version is not a GCS generation")
+	errTempPrefix  = errors.New("keys under " + TempPrefix + " hold the parts of uploads in progress and are reserved")
 )

@@ -3,6 +3,7 @@ package gcs
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/iterator"
@@ -12,12 +13,16 @@ import (
 
 const listPageSize = 1000
 
-// List implements providers.Store. StartAfter goes to the server as
+// List implements providers.Store. Objects under TempPrefix (parts of
+// composed uploads) are never listed. StartAfter goes to the server as
 // StartOffset (inclusive), and the key itself, and anything at or before
 // the last emitted entry, is dropped here. Each JSON page holds objects and
 // common prefixes in two arrays; they are merged into byte order, and a
 // prefix repeated on the next page comes back once.
 func (s *Store) List(ctx context.Context, opts providers.ListOptions, fn func(providers.Entry) error) error {
+	if strings.HasPrefix(opts.Prefix, TempPrefix) {
+		return nil // hidden: see TempPrefix
+	}
 	q := &storage.Query{Prefix: opts.Prefix, Delimiter: opts.Delimiter, StartOffset: opts.StartAfter, Projection: storage.ProjectionNoACL}
 	if err := q.SetAttrSelection([]string{"Name", "Size", "Generation", "Created", "Updated", "Etag", "CRC32C", "MD5"}); err != nil {
 		return mapErr("list", opts.Prefix, err)
@@ -36,6 +41,9 @@ func (s *Store) List(ctx context.Context, opts providers.ListOptions, fn func(pr
 		}
 		var objs, prefixes []providers.Entry
 		for _, a := range page {
+			if strings.HasPrefix(a.Name, TempPrefix) || strings.HasPrefix(a.Prefix, TempPrefix) {
+				continue // parts of composed uploads in progress
+			}
 			if a.Prefix != "" && a.Name == "" {
 				prefixes = append(prefixes, providers.Entry{ObjectInfo: providers.ObjectInfo{Key: a.Prefix}, IsPrefix: true})
 				continue

@@ -215,18 +215,25 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if err := s.checkKey("put", key); err != nil {
 		return providers.ObjectInfo{}, err
 	}
+	return s.put(ctx, "put", key, r, size, opts, nil)
+}
+
+// put writes key (user keys and upload parts alike). crc, when set, is
+// the CRC32C of the bytes, sent for the server to verify in addition to
+// opts.Checksum when that is an MD5.
+func (s *Store) put(ctx context.Context, op, key string, r io.Reader, size int64, opts providers.PutOptions, crc *uint32) (providers.ObjectInfo, error) {
 	if size < 0 {
-		return providers.ObjectInfo{}, providers.NewOpError("put", key, providers.ErrInvalidArgument, fmt.Errorf("negative size %d", size))
+		return providers.ObjectInfo{}, providers.NewOpError(op, key, providers.ErrInvalidArgument, fmt.Errorf("negative size %d", size))
 	}
 	if opts.IfNoneMatch != "" && opts.IfNoneMatch != "*" {
-		return providers.ObjectInfo{}, providers.NewOpError("put", key, providers.ErrInvalidArgument, errIfNoneMatch)
+		return providers.ObjectInfo{}, providers.NewOpError(op, key, providers.ErrInvalidArgument, errIfNoneMatch)
 	}
 	obj := s.object(key)
 	switch {
 	case opts.IfNoneMatch == "*":
 		obj = obj.If(storage.Conditions{DoesNotExist: true})
 	case opts.IfMatch != "":
-		g, err := parseGeneration("put", key, opts.IfMatch)
+		g, err := parseGeneration(op, key, opts.IfMatch)
 		if err != nil {
 			return providers.ObjectInfo{}, err
 		}
@@ -246,6 +253,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	w.ChunkSize = s.opts.ChunkSize
 	if size < int64(w.ChunkSize) {
 		w.ChunkSize = int((size + 1 + chunkAlign - 1) / chunkAlign * chunkAlign)
+	}
+	if crc != nil {
+		w.CRC32C, w.SendCRC32C = *crc, true
 	}
 	switch opts.Checksum.Algorithm {
 	case providers.ChecksumCRC32C:
@@ -281,18 +291,18 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		//lint:ignore SA1019 the ctx is cancelled too; only this fails the body's reader
 		_ = w.CloseWithError(abort)
 		if sizeErr != nil {
-			return providers.ObjectInfo{}, providers.NewOpError("put", key, providers.ErrSizeMismatch, sizeErr)
+			return providers.ObjectInfo{}, providers.NewOpError(op, key, providers.ErrSizeMismatch, sizeErr)
 		}
 		if err := ctx.Err(); err != nil {
-			return providers.ObjectInfo{}, providers.NewOpError("put", key, nil, err)
+			return providers.ObjectInfo{}, providers.NewOpError(op, key, nil, err)
 		}
-		return providers.ObjectInfo{}, mapErr("put", key, cerr)
+		return providers.ObjectInfo{}, mapErr(op, key, cerr)
 	}
 	if err := w.Close(); err != nil {
 		if ctx.Err() != nil {
-			return providers.ObjectInfo{}, providers.NewOpError("put", key, nil, ctx.Err())
+			return providers.ObjectInfo{}, providers.NewOpError(op, key, nil, ctx.Err())
 		}
-		return providers.ObjectInfo{}, mapErr("put", key, err)
+		return providers.ObjectInfo{}, mapErr(op, key, err)
 	}
 	return objectInfo(w.Attrs()), nil
 }

@@ -52,6 +52,14 @@ type Options struct {
 	// XMLReads reads objects through the XML API (the library's default,
 	// faster on GCS). false: JSON API reads, which every emulator serves.
 	XMLReads bool
+	// ADC uses Application Default Credentials even with an ?endpoint=
+	// (a private endpoint; tests against an emulator with a loopback token
+	// source). Without it an endpoint and no key means unauthenticated.
+	ADC bool
+	// MinPartSize overrides Capabilities.MinPartSize of composed uploads
+	// (0: 5 MiB, as on S3, so one journal's part size fits every backend).
+	// Compose itself has no minimum; tests use small parts.
+	MinPartSize int64
 }
 
 // DefaultOptions returns the default Options.
@@ -65,11 +73,18 @@ type Store struct {
 	credKind string
 	caps     providers.Capabilities
 	opts     Options
+	// For pre-signing: the service account's email and PEM key when the
+	// address holds them, and the ?endpoint= URL.
+	saEmail  string
+	saKey    []byte
+	endpoint string
 }
 
 var (
-	_ providers.Store  = (*Store)(nil)
-	_ providers.Closer = (*Store)(nil)
+	_ providers.Store       = (*Store)(nil)
+	_ providers.Closer      = (*Store)(nil)
+	_ providers.Multiparter = (*Store)(nil)
+	_ providers.Presigner   = (*Store)(nil)
 )
 
 // Open returns the Store for a's bucket. It does not contact the server
@@ -79,7 +94,11 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 	if a.Scheme != "gs" || a.Bucket == "" {
 		return nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, errors.New("a gs:// address with a bucket"))
 	}
-	var copts []option.ClientOption
+	var (
+		copts   []option.ClientOption
+		saEmail string
+		saKey   []byte
+	)
 	kind := CredentialADC
 	switch {
 	case opts.HTTPClient != nil:
@@ -87,15 +106,19 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 		kind = CredentialNone
 		if a.HasCredentials() {
 			kind = CredentialKey
+			if _, pemKey, err := serviceAccountJSON(a.User, a.Secret, ""); err == nil {
+				saEmail, saKey = a.User, pemKey
+			}
 		}
 	case a.Secret != "":
-		js, err := serviceAccountJSON(a.User, a.Secret, opts.TokenURL)
+		js, pemKey, err := serviceAccountJSON(a.User, a.Secret, opts.TokenURL)
 		if err != nil {
 			return nil, err
 		}
+		saEmail, saKey = a.User, pemKey
 		copts = append(copts, option.WithAuthCredentialsJSON(option.ServiceAccount, js))
 		kind = CredentialKey
-	case a.Endpoint != "" || os.Getenv("STORAGE_EMULATOR_HOST") != "":
+	case !opts.ADC && (a.Endpoint != "" || os.Getenv("STORAGE_EMULATOR_HOST") != ""):
 		copts = append(copts, option.WithoutAuthentication())
 		kind = CredentialNone
 	}
@@ -110,7 +133,8 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 		return nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, err)
 	}
 	client.SetRetry(storage.WithPolicy(storage.RetryNever))
-	s := &Store{client: client, bucket: client.Bucket(a.Bucket), name: a.Bucket, credKind: kind, opts: opts}
+	s := &Store{client: client, bucket: client.Bucket(a.Bucket), name: a.Bucket, credKind: kind, opts: opts,
+		saEmail: saEmail, saKey: saKey, endpoint: a.Endpoint}
 	if s.opts.ChunkSize <= 0 {
 		s.opts.ChunkSize = defaultChunkSize
 	}
@@ -119,7 +143,11 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 		oddKeys = *opts.OddKeys
 	}
 	s.caps = providers.Capabilities{
-		Multipart:           providers.MultipartNone,
+		Multipart:           providers.MultipartCompose,
+		MinPartSize:         s.minPartSize(),
+		MaxPartSize:         maxObjectSize,
+		MaxParts:            maxParts,
+		ResumableUploads:    true,
 		MaxObjectSize:       maxObjectSize,
 		MaxPutSize:          maxObjectSize,
 		NativeStartAfter:    false,
@@ -146,13 +174,13 @@ func Opener(ctx context.Context, a providers.Address) (providers.Store, string, 
 // serviceAccountJSON checks the PEM private key and builds the
 // service_account credentials file Google's libraries take. Errors name what
 // is wrong, never the key.
-func serviceAccountJSON(email, key, tokenURL string) ([]byte, error) {
+func serviceAccountJSON(email, key, tokenURL string) ([]byte, []byte, error) {
 	bad := func(why string) error {
 		return providers.NewOpError("open", "", errors.Join(providers.ErrInvalidAddress, providers.ErrPermission),
 			fmt.Errorf("gs:// private key of %q: %s (paste the service account's PEM \"private_key\", URL-encoded)", email, why))
 	}
 	if email == "" || !strings.Contains(email, "@") {
-		return nil, bad("the user part must be the service-account email")
+		return nil, nil, bad("the user part must be the service-account email")
 	}
 	// Keys pasted from JSON keep their "\n" escapes.
 	key = strings.ReplaceAll(key, `\n`, "\n")
@@ -163,22 +191,30 @@ func serviceAccountJSON(email, key, tokenURL string) ([]byte, error) {
 	}
 	blk, _ := pem.Decode([]byte(key))
 	if blk == nil {
-		return nil, bad("not a PEM block")
+		return nil, nil, bad("not a PEM block")
 	}
 	if _, err := x509.ParsePKCS8PrivateKey(blk.Bytes); err != nil {
 		if _, err2 := x509.ParsePKCS1PrivateKey(blk.Bytes); err2 != nil {
-			return nil, bad("the PEM block is not an RSA private key (PKCS#8 or PKCS#1)")
+			return nil, nil, bad("the PEM block is not an RSA private key (PKCS#8 or PKCS#1)")
 		}
 	}
 	if tokenURL == "" {
 		tokenURL = "https://oauth2.googleapis.com/token"
 	}
-	return json.Marshal(map[string]string{
+	js, err := json.Marshal(map[string]string{
 		"type":         "service_account",
 		"client_email": email,
 		"private_key":  key,
 		"token_uri":    tokenURL,
 	})
+	return js, []byte(key), err
+}
+
+func (s *Store) minPartSize() int64 {
+	if s.opts.MinPartSize > 0 {
+		return s.opts.MinPartSize
+	}
+	return minPartSize
 }
 
 // CredentialKind says where the credentials come from: CredentialKey,
@@ -212,6 +248,8 @@ func (s *Store) checkKey(op, key string) error {
 		return providers.NewOpError(op, key, providers.ErrInvalidKey, errNotUTF8)
 	case strings.ContainsAny(key, "\r\n"):
 		return providers.NewOpError(op, key, providers.ErrInvalidKey, errors.New("GCS object names cannot hold carriage return or line feed"))
+	case strings.HasPrefix(key, TempPrefix):
+		return providers.NewOpError(op, key, providers.ErrInvalidKey, errTempPrefix)
 	case key == "." || key == "..":
 		return providers.NewOpError(op, key, providers.ErrInvalidKey, errors.New(`GCS object names cannot be "." or ".."`))
 	case !s.caps.OddKeys && hasOddSegment(key):
