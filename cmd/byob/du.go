@@ -21,10 +21,7 @@ components below it (default 1), with a grand total. One recursive listing;
 memory grows with the number of groups, not of objects.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ref := ""
-			if len(args) == 1 {
-				ref = args[0]
-			}
+			ref := firstArg(args)
 			if depth < 0 {
 				return usageError{fmt.Errorf("--depth must be >= 0")}
 			}

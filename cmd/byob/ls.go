@@ -36,10 +36,7 @@ media, artifact manifest, artifact blob, history export, report image).
 With no address, BYOB_STORE is used.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ref := ""
-			if len(args) == 1 {
-				ref = args[0]
-			}
+			ref := firstArg(args)
 			return a.ls(cmd.Context(), ref, o)
 		},
 	}

@@ -22,10 +22,7 @@ address was read (which part is the endpoint, which the bucket), the backend
 used and where the address came from.`,
 		Args: usageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ref := ""
-			if len(args) == 1 {
-				ref = args[0]
-			}
+			ref := firstArg(args)
 			return a.stat(cmd.Context(), ref, verbose)
 		},
 	}
