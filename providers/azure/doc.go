@@ -10,8 +10,17 @@
 // which must not reach a log); errors.As still finds the ResponseError.
 //
 // Credentials: a shared key (the account key in the address), a SAS token
-// (?sas= or AZURE_STORAGE_SAS_TOKEN), or DefaultAzureCredential with
-// ?tenant= / ?client_id=. CredentialKind reports which.
+// (?sas= or AZURE_STORAGE_SAS_TOKEN), DefaultAzureCredential with
+// ?tenant= / ?client_id=, or a caller's Options.Credential ("token").
+// CredentialKind reports which.
+//
+// Presign: a service SAS for the one blob, signed with the account key, or
+// a user-delegation SAS when the store uses an Azure AD token (Azurite
+// 3.x cannot verify the SDK's newest user-delegation string-to-sign, so
+// that case is tested for shape). A SAS store cannot sign (ErrUnsupported).
+// An expired SAS or token is ErrExpired when the service says so
+// (AuthenticationErrorDetail) or the SAS's se= has passed; HEAD answers
+// carry no body, so there only se= tells.
 //
 // # Metadata
 //

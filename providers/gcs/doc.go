@@ -19,10 +19,24 @@
 // "goog-reserved-file-mtime" (integer seconds), which is hidden on reads and
 // used as "mtime" when only it is present.
 //
-// Multipart uploads (compose of temporary part objects) and resumable
-// uploads across processes are not implemented yet: Capabilities.Multipart
-// is MultipartNone and large objects go through one Put (a resumable
-// session inside the one call above Options.ChunkSize).
+// Multipart uploads (providers.Multiparter, MultipartCompose): the JSON API
+// and fake-gcs-server have no XML multipart API, so each part is written
+// as a temporary object TempPrefix + nonce + "/" + 5-digit number, with
+// its CRC32C sent for the server to verify. The upload ID ("gcs1." +
+// nonce + "." + base64url JSON) carries the content type, metadata and a
+// checksum of the key, so any process can resume it per part
+// (ResumableUploads). Complete composes 32 sources at a time (levels of
+// intermediate composites above 32, up to 10,000 parts), checks the size
+// and the combined CRC32C, and deletes the temporaries; Abort deletes
+// them; CleanupUploads removes what killed processes left. TempPrefix
+// never appears in List and is refused as a key. MinPartSize is 5 MiB (as
+// on S3; compose has none, Options.MinPartSize lowers it). Conditions of
+// Complete are checked just before the last compose and sent with it
+// (fake-gcs-server ignores preconditions on compose; GCS enforces them).
+//
+// Presign makes V4 signed URLs with the address's service-account key (or
+// what ADC holds). fake-gcs-server serves signed URLs without checking the
+// signature, so tests check their shape.
 //
 // Put never uses the library's unbuffered single request (Writer.ChunkSize
 // 0): when its body reader fails midway it still terminates the multipart

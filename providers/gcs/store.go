@@ -176,7 +176,7 @@ func Opener(ctx context.Context, a providers.Address) (providers.Store, string, 
 // is wrong, never the key.
 func serviceAccountJSON(email, key, tokenURL string) ([]byte, []byte, error) {
 	bad := func(why string) error {
-		return providers.NewOpError("open", "", errors.Join(providers.ErrInvalidAddress, providers.ErrPermission),
+		return providers.NewOpError("open", "", bothKinds{providers.ErrInvalidAddress, providers.ErrPermission},
 			fmt.Errorf("gs:// private key of %q: %s (paste the service account's PEM \"private_key\", URL-encoded)", email, why))
 	}
 	if email == "" || !strings.Contains(email, "@") {
@@ -267,3 +267,10 @@ func hasOddSegment(key string) bool {
 	}
 	return false
 }
+
+// bothKinds is an OpError Kind that is two sentinels (errors.Is finds
+// either) and prints on one line, unlike errors.Join.
+type bothKinds [2]error
+
+func (k bothKinds) Error() string   { return k[0].Error() + ", " + k[1].Error() }
+func (k bothKinds) Unwrap() []error { return k[:] }
