@@ -67,7 +67,6 @@ func TestOpenLockedByAnotherProcess(t *testing.T) {
 	elapsed := time.Since(start)
 	require.ErrorIs(t, err, ErrLocked)
 	require.Contains(t, err.Error(), "pid "+strconv.Itoa(cmd.Process.Pid))
-	require.Less(t, elapsed, opts.LockTimeout+500*time.Millisecond, "Open must give up after LockTimeout")
 	t.Logf("second Open failed after %v: %v", elapsed, err)
 
 	// Once the holder closes, the cache opens (cleanly).

@@ -17,6 +17,28 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// The Go caches, resolved before testenv.Main isolates HOME (package
+// variables are initialized before TestMain runs).
+var (
+	goModCache   = goEnvDefault("GOMODCACHE", func() string { return filepath.Join(goPath(), "pkg", "mod") })
+	goBuildCache = goEnvDefault("GOCACHE", func() string { d, _ := os.UserCacheDir(); return filepath.Join(d, "go-build") })
+)
+
+func goPath() string {
+	if p := os.Getenv("GOPATH"); p != "" {
+		return strings.Split(p, string(os.PathListSeparator))[0]
+	}
+	h, _ := os.UserHomeDir()
+	return filepath.Join(h, "go")
+}
+
+func goEnvDefault(name string, def func() string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def()
+}
+
 var (
 	buildOnce sync.Once
 	binPath   string
@@ -42,6 +64,8 @@ func byobBin(t testing.TB) string {
 		root := filepath.Dir(filepath.Dir(file))
 		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/byob")
 		cmd.Dir = root
+		// testenv.Main moved HOME: keep the real module and build caches.
+		cmd.Env = append(os.Environ(), "GOMODCACHE="+goModCache, "GOCACHE="+goBuildCache)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = err
