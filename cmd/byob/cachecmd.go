@@ -1,15 +1,19 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/byobfs/byob/cache"
+	byobfs "github.com/byobfs/byob/fs"
+	"github.com/byobfs/byob/layout"
 )
 
 func (a *app) cacheCommand() *cobra.Command {
@@ -118,6 +122,96 @@ one cache directory; without it, the sync cache is used.`,
 		},
 	}
 	clear.Flags().BoolVar(&force, "force", false, "also drop data not yet uploaded (it is lost)")
-	cmd.AddCommand(stats, verify, clear)
+	var mountpoint, uploadTo string
+	pending := &cobra.Command{
+		Use:   "pending",
+		Short: "List data a mount acknowledged but has not uploaded yet (--upload ADDRESS uploads it)",
+		Long: `List the write-back data of a mount: acknowledged to applications, not yet in
+the bucket. A running mount is asked over its control socket; a stopped one's
+cache is read directly. --upload ADDRESS (the address the mount had) uploads
+what a stopped mount left behind, as the next mount would.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d := dir
+			if mountpoint != "" {
+				mp, err := filepath.Abs(mountpoint)
+				if err != nil {
+					return err
+				}
+				d = a.mountCacheDir(dir, mp)
+			}
+			if d == "" {
+				return usageError{errors.New("give --mountpoint MP or --cache-dir DIR")}
+			}
+			var list []byobfs.PendingUpload
+			if ans, err := askMount(d, "pending"); err == nil {
+				if uploadTo != "" {
+					return fmt.Errorf("the mount is running and uploads these itself; unmount it to upload from here")
+				}
+				list = ans.Pending
+			} else {
+				var err error
+				list, err = a.pendingFromCache(cmd.Context(), d, uploadTo)
+				if err != nil {
+					return err
+				}
+			}
+			if a.jsonOut {
+				return jsonLine(a.stdout, struct {
+					Pending []byobfs.PendingUpload `json:"pending"`
+				}{list})
+			}
+			for _, p := range list {
+				fmt.Fprintf(a.stdout, "%-9s %10s  %s  %s\n", p.State, humanSize(p.Size), fmtTime(p.Created), p.Key)
+			}
+			if len(list) == 0 {
+				fmt.Fprintln(a.stdout, "nothing pending")
+			}
+			return nil
+		},
+	}
+	pending.Flags().StringVar(&mountpoint, "mountpoint", "", "the mount whose pending data to show")
+	pending.Flags().StringVar(&uploadTo, "upload", "", "upload what a stopped mount left, to this ADDRESS (the mount's)")
+	cmd.AddCommand(stats, verify, clear, pending)
 	return cmd
+}
+
+// pendingFromCache lists (and with uploadTo, uploads) the write-back data
+// of a stopped mount from its cache directory.
+func (a *app) pendingFromCache(ctx context.Context, dir, uploadTo string) ([]byobfs.PendingUpload, error) {
+	c, err := cache.Open(cache.DefaultOptions(dir))
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if uploadTo == "" {
+		var out []byobfs.PendingUpload
+		err := c.ListWriteBack(ctx, func(wb cache.WriteBack) error {
+			out = append(out, byobfs.PendingUpload{ID: wb.ID, Key: wb.Key, Size: wb.Size, State: string(wb.State), Created: wb.Created})
+			return nil
+		})
+		return out, err
+	}
+	t, err := a.openStore(ctx, uploadTo)
+	if err != nil {
+		return nil, err
+	}
+	defer t.close()
+	st := t.store
+	if p := strings.Trim(t.prefix, "/"); p != "" {
+		if st, err = layout.Confine(st, p); err != nil {
+			return nil, err
+		}
+	}
+	o := byobfs.DefaultOptions()
+	o.Store, o.StoreID, o.Cache, o.WriteBack, o.Logger = st, t.display(), c, true, a.log
+	f, err := byobfs.New(o) // resumes the journaled write-back entries
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if err := f.Drain(ctx); err != nil {
+		return nil, err
+	}
+	return f.Pending(ctx)
 }

@@ -220,9 +220,15 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 		}
 	}
 
-	// Until a signal, or until the kernel side goes away (umount).
+	// Until a signal, an unmount request, or the kernel side going away.
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	stopControl, err := serveControl(ctx, copts.Dir, fss, func() { sig <- syscall.SIGTERM })
+	if err != nil {
+		a.log.Warn("no control socket: byob cache pending cannot ask this mount", "error", err)
+	} else {
+		defer stopControl()
+	}
 	served := make(chan struct{})
 	go func() { srv.Wait(); close(served) }()
 	select {
@@ -333,8 +339,11 @@ func (a *app) unmountCommand() *cobra.Command {
 				return fmt.Errorf("no byob mount is running at %s (looked for %s)", mp, pidFile)
 			}
 			pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
-			if pid <= 0 || syscall.Kill(pid, syscall.SIGTERM) != nil {
-				return fmt.Errorf("the byob mount at %s (pid %d) is not running", mp, pid)
+			// Ask the mount over its control socket; a signal if it does not answer.
+			if _, err := askMount(a.mountCacheDir(cacheDir, mp), "unmount"); err != nil {
+				if pid <= 0 || syscall.Kill(pid, syscall.SIGTERM) != nil {
+					return fmt.Errorf("the byob mount at %s (pid %d) is not running", mp, pid)
+				}
 			}
 			deadline := time.Now().Add(timeout)
 			for time.Now().Before(deadline) {
