@@ -32,6 +32,7 @@ type mountFlags struct {
 	attrTTL, dirTTL, negTTL                        time.Duration
 	maxInflight                                    int
 	drainTimeout                                   time.Duration
+	metricsAddr                                    string
 }
 
 func (a *app) mountCommand() *cobra.Command {
@@ -81,6 +82,7 @@ README, "Names"). The source shown in /proc/mounts is the redacted address.`,
 	fl.DurationVar(&f.negTTL, "negative-ttl", time.Second, "how long a missing name is remembered")
 	fl.IntVar(&f.maxInflight, "max-inflight", 8, "blocks prefetched at once across all files")
 	fl.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Minute, "on unmount, how long to wait for pending uploads")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	return cmd
 }
 
@@ -166,6 +168,10 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	}
 	var fss []*byobfs.FS
 	teams := map[string]*byobfs.FS{}
+	var met *metrics
+	if f.metricsAddr != "" {
+		met = newMetrics()
+	}
 	closeAll := func() {
 		for _, x := range fss {
 			x.Close()
@@ -178,6 +184,9 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 				closeAll()
 				return usageError{fmt.Errorf("mount a prefix: %w", err)}
 			}
+		}
+		if met != nil {
+			st = counted(st, met)
 		}
 		o := byobfs.DefaultOptions()
 		o.Store, o.StoreID, o.Cache = st, m.t.display(), c
@@ -223,6 +232,15 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	// Until a signal, an unmount request, or the kernel side going away.
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	if met != nil {
+		stopMetrics, err := met.serve(ctx, f.metricsAddr, fss, nil)
+		if err != nil {
+			srv.Unmount()
+			closeAll()
+			return usageError{fmt.Errorf("--metrics-addr: %v", err)}
+		}
+		defer stopMetrics()
+	}
 	stopControl, err := serveControl(ctx, copts.Dir, fss, func() { sig <- syscall.SIGTERM })
 	if err != nil {
 		a.log.Warn("no control socket: byob cache pending cannot ask this mount", "error", err)
