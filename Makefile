@@ -78,8 +78,12 @@ demo: build
 		echo '$$ byob cat file://$(CURDIR)/.demo/bucket/wandb/notes.txt'; $(BIN) cat file://$(CURDIR)/.demo/bucket/wandb/notes.txt; \
 	else echo "(the mount needs /dev/fuse and root or fusermount3; skipped)"; fi
 
+# BENCH=Mount|Sync selects benchmarks; BYOB_BENCH_QUICK=1 uses smaller sizes.
+# BenchmarkMount/BenchmarkSync need root and /dev/fuse for the mount rows and
+# s3fs, rclone, awscli for the peer rows (apt-get install -y s3fs rclone awscli);
+# each of their rows is measured once whatever -benchtime says.
 bench: tools build
-	$(GO) test -run '^$$' -bench . -benchtime 10x -timeout 30m ./integration/
+	BYOB_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench '$(or $(BENCH),.)' -benchtime 10x -timeout 90m ./integration/
 
 lint: $(BYOB_TOOLS_DIR)/bin/staticcheck
 	$(GO) vet ./...
