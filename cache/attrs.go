@@ -199,7 +199,7 @@ func decodeRemote(b []byte) (RemoteMeta, error) {
 // PutRemoteMeta records m for (store, key, version) and forgets what was
 // recorded for the key's other versions.
 func (c *Cache) PutRemoteMeta(ctx context.Context, store, key, version string, m RemoteMeta) error {
-	return c.update(ctx, func(tx *bolt.Tx) error {
+	return c.batch(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bktRemoteMeta)
 		if err := deletePrefix(b, appendEsc(appendEsc(nil, store), key)); err != nil {
 			return err

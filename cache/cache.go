@@ -226,6 +226,20 @@ func (c *Cache) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return c.db.Update(fn)
 }
 
+// batch is update for small, idempotent writes from many goroutines (sync's
+// remembered remote metadata and fingerprints): bbolt's Batch merges
+// concurrent calls into one commit, so N concurrent writers cost one
+// fdatasync, not N. fn may run more than once.
+func (c *Cache) batch(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c.isClosed() {
+		return ErrClosed
+	}
+	return c.db.Batch(fn)
+}
+
 // view runs fn in a read transaction after checking ctx and Close.
 func (c *Cache) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {

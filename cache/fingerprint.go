@@ -53,7 +53,7 @@ func decodeFingerprint(path string, b []byte) (Fingerprint, error) {
 
 // PutFingerprint records the checksums of the file f.Path as it is now.
 func (c *Cache) PutFingerprint(ctx context.Context, f Fingerprint) error {
-	return c.update(ctx, func(tx *bolt.Tx) error {
+	return c.batch(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bktFingerprint).Put([]byte(f.Path), encodeFingerprint(f))
 	})
 }
