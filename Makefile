@@ -17,7 +17,7 @@ STATICCHECK_MODULE := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 TEST_TIMEOUT       ?= 18m
 FUZZTIME           ?= 10s
 
-.PHONY: all build test unit demo bench lint tools clean
+.PHONY: all build test unit demo bench peers lint tools clean
 
 all: build
 
@@ -82,7 +82,12 @@ demo: build
 # BenchmarkMount/BenchmarkSync need root and /dev/fuse for the mount rows and
 # s3fs, rclone, awscli for the peer rows (apt-get install -y s3fs rclone awscli);
 # each of their rows is measured once whatever -benchtime says.
-bench: tools build
+# Peers for the comparison rows (Debian packages; rows of a missing peer are skipped).
+peers:
+	-@command -v s3fs >/dev/null && command -v rclone >/dev/null && command -v aws >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq s3fs rclone awscli fio hyperfine)
+
+bench: tools build peers
 	BYOB_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench '$(or $(BENCH),.)' -benchtime 10x -timeout 90m ./integration/
 
 lint: $(BYOB_TOOLS_DIR)/bin/staticcheck
