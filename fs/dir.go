@@ -19,6 +19,7 @@ type dirListing struct {
 	fetched time.Time
 	entries []layout.DirEntry
 	byName  map[string]layout.DirEntry
+	byKey   map[string]layout.DirEntry // files only, by object key
 }
 
 // DirEntry is one entry of ReadDir.
@@ -28,18 +29,84 @@ type DirEntry struct {
 	IsDir bool
 }
 
-// listing returns the directory's listing: from memory or the cache index
-// while fresh (DirTTL), else from one List call, which is stored in the
-// index page by page.
-func (n *Node) listing(ctx context.Context) (*dirListing, error) {
-	f := n.fs
-	dirKey := n.Key()
+// listFlight is one List of a directory in progress, shared by every
+// caller that needs the directory's listing meanwhile (readdir and the
+// lookups of `ls -l` racing it).
+type listFlight struct {
+	done chan struct{}
+	l    *dirListing
+	err  error
+}
+
+// cachedListing returns the in-memory listing of dirKey when it is younger
+// than DirTTL.
+func (f *FS) cachedListing(dirKey string) *dirListing {
 	f.mu.Lock()
 	l := f.listings[dirKey]
 	f.mu.Unlock()
 	if l != nil && time.Since(l.fetched) <= f.opts.DirTTL {
-		return l, nil
+		return l
 	}
+	return nil
+}
+
+// listing returns the directory's listing: from memory or the cache index
+// while fresh (DirTTL), else from one List call, which is stored in the
+// index page by page. Concurrent callers share one List (a single flight per
+// directory). A listing's age counts from the moment its List completed.
+func (n *Node) listing(ctx context.Context) (*dirListing, error) {
+	f := n.fs
+	for {
+		dirKey := n.Key()
+		if l := f.cachedListing(dirKey); l != nil {
+			return l, nil
+		}
+		f.mu.Lock()
+		fl, joined := f.lflights[dirKey]
+		if !joined {
+			fl = &listFlight{done: make(chan struct{})}
+			f.lflights[dirKey] = fl
+		}
+		f.mu.Unlock()
+		if !joined {
+			fl.l, fl.err = n.fetchListing(ctx, dirKey)
+			f.mu.Lock()
+			// A change in the directory meanwhile (invalidate) removed the
+			// flight: its result is still returned to its callers but not
+			// kept.
+			if f.lflights[dirKey] == fl {
+				delete(f.lflights, dirKey)
+				if fl.err == nil {
+					f.listings[dirKey] = fl.l
+				}
+			}
+			f.mu.Unlock()
+			close(fl.done)
+			return fl.l, fl.err
+		}
+		select {
+		case <-fl.done:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if fl.err == nil {
+			return fl.l, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if !errors.Is(fl.err, context.Canceled) && !errors.Is(fl.err, context.DeadlineExceeded) {
+			return nil, fl.err
+		}
+		// The caller that ran the List gave up (interrupted): try again
+		// with our own context.
+	}
+}
+
+// fetchListing reads directory dirKey from the cache index while fresh, else
+// with one List call.
+func (n *Node) fetchListing(ctx context.Context, dirKey string) (*dirListing, error) {
+	f := n.fs
 	var entries []providers.Entry
 	var fetched time.Time
 	if info, ok, err := f.cache.StatListing(ctx, f.opts.StoreID, dirKey); err == nil && ok && time.Since(info.FetchedAt) <= f.opts.DirTTL {
@@ -55,7 +122,6 @@ func (n *Node) listing(ctx context.Context) (*dirListing, error) {
 	}
 	if fetched.IsZero() {
 		entries = entries[:0]
-		fetched = time.Now()
 		err := f.store.List(ctx, providers.ListOptions{Prefix: dirKey, Delimiter: "/"}, func(e providers.Entry) error {
 			entries = append(entries, e)
 			return nil
@@ -63,6 +129,9 @@ func (n *Node) listing(ctx context.Context) (*dirListing, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Stamped when the List completes: a listing of many pages must not
+		// be nearly stale by the time it is used.
+		fetched = time.Now()
 		err = f.cache.PutListing(ctx, f.opts.StoreID, dirKey, fetched, func(yield func(providers.Entry) bool) {
 			for _, e := range entries {
 				if !yield(e) {
@@ -89,13 +158,15 @@ func (n *Node) listing(ctx context.Context) (*dirListing, error) {
 		}
 		n.mu.Unlock()
 	}
-	l = &dirListing{fetched: fetched, entries: des, byName: make(map[string]layout.DirEntry, len(des))}
+	l := &dirListing{fetched: fetched, entries: des,
+		byName: make(map[string]layout.DirEntry, len(des)),
+		byKey:  make(map[string]layout.DirEntry, len(des))}
 	for _, de := range des {
 		l.byName[de.Name] = de
+		if !de.IsDir {
+			l.byKey[de.Key] = de
+		}
 	}
-	f.mu.Lock()
-	f.listings[dirKey] = l
-	f.mu.Unlock()
 	return l, nil
 }
 

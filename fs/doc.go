@@ -22,11 +22,19 @@
 //
 // # Consistency
 //
-//   - Attributes are trusted for AttrTTL, listings for DirTTL, absent names
-//     for NegativeTTL (the kernel's entry/attr/negative timeouts are the same
-//     values). A lookup answers from the fresh listing of its directory
-//     when there is one (so `ls -l` costs one listing and no Stat per entry);
-//     otherwise one List probes the object and the prefix of that name.
+//   - Attributes are trusted for AttrTTL (DirTTL when they came from a
+//     listing), listings for DirTTL counted from when their List completed,
+//     absent names for NegativeTTL (the kernel's entry/attr/negative
+//     timeouts are AttrTTL and NegativeTTL). A lookup in a directory that
+//     has been listed answers from that listing; a stale listing is listed
+//     again first, once for all concurrent lookups and readdirs of that
+//     directory (a single flight per directory). So `ls -l` costs one
+//     listing and no Stat per entry, however long it takes. Only a
+//     directory never listed (or changed by this mount since) is probed
+//     name by name: one List for the object and the prefix of that name.
+//     Stale attributes of a file are likewise refreshed from its
+//     directory's listing when it has one (a Stat otherwise, or when the
+//     file is no longer listed).
 //   - Listings are stored in the cache index (cache.PutListing, paged) and
 //     reused while fresh, also across restarts; the listing of the
 //     directory being worked on is held in memory for DirTTL.
@@ -52,7 +60,9 @@
 // MaxReadahead) on sequential reads and is quartered on random ones; the
 // blocks it covers are prefetched in the background, at most MaxInflight at
 // once across the FS (a global token pool, which bounds readahead memory
-// along with cache.Options.FetchMemory).
+// along with cache.Options.FetchMemory). A block a handle prefetched is not
+// opened again by its later readaheads. Fetch buffers are recycled through a
+// pool once the cache has stored the block on disk.
 //
 // # Writes, flush and release
 //

@@ -102,6 +102,7 @@ type FS struct {
 	nodes    map[string]*Node       // GUARDED_BY(mu) key ("" root, "d/" dirs, "f" files)
 	nextIno  uint64                 // GUARDED_BY(mu)
 	listings map[string]*dirListing // GUARDED_BY(mu) by dir key
+	lflights map[string]*listFlight // GUARDED_BY(mu) Lists in progress by dir key
 	vdirs    map[string]bool        // GUARDED_BY(mu) mkdir'd dirs on stores without markers
 	negs     map[string]time.Time   // GUARDED_BY(mu) negative entries by key
 	dirty    int64                  // GUARDED_BY(mu) bytes in staging files
@@ -162,6 +163,7 @@ func New(opts Options) (*FS, error) {
 		prefetch: make(chan struct{}, opts.MaxInflight),
 		nodes:    map[string]*Node{},
 		listings: map[string]*dirListing{},
+		lflights: map[string]*listFlight{},
 		vdirs:    map[string]bool{},
 		negs:     map[string]time.Time{},
 		nextIno:  1,

@@ -25,18 +25,57 @@ type reader struct {
 	nextOff  int64 // where a sequential read would start
 	window   int64 // readahead bytes
 	inflight map[int64]bool
+	ready    map[int64]bool // blocks this handle prefetched: not opened again by advise
 	closed   bool
 }
 
 func newReader(f *FS, key, version string, size int64) *reader {
 	return &reader{f: f, key: key, version: version, size: size,
-		blocks: map[int64]*cache.BlockHandle{}, inflight: map[int64]bool{}}
+		blocks: map[int64]*cache.BlockHandle{}, inflight: map[int64]bool{}, ready: map[int64]bool{}}
+}
+
+// blockBufs recycles the block-sized buffers of fetches: a sequential read
+// fetches one block after another, and each buffer is only needed until the
+// cache has written it to its block file.
+var blockBufs sync.Pool // of *[]byte
+
+// fetchBufs records the buffers one fetch function took from blockBufs.
+type fetchBufs struct {
+	mu   sync.Mutex
+	bufs []*[]byte
+}
+
+// recycle returns the fetch's buffers to the pool. Call it only once
+// OpenBlock returned a handle on a block stored on disk (Cached): then the
+// fetch has ended and nothing refers to its buffer; a block the cache had
+// no room for is served from the buffer itself, which then stays with it.
+func (fb *fetchBufs) recycle(bh *cache.BlockHandle) {
+	if bh == nil || !bh.Cached() {
+		return
+	}
+	fb.mu.Lock()
+	defer fb.mu.Unlock()
+	for _, b := range fb.bufs {
+		blockBufs.Put(b)
+	}
+	fb.bufs = nil
+}
+
+func (r *reader) getBuf(n int64) *[]byte {
+	if p, ok := blockBufs.Get().(*[]byte); ok && int64(cap(*p)) >= n && int64(cap(*p)) == r.f.bsize {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n, max(n, r.f.bsize))
+	return &b
 }
 
 // fetchFunc returns the FetchFunc of block idx: a ranged Get conditional on
-// the version. A changed object is ErrChanged.
-func (r *reader) fetchFunc(idx int64) cache.FetchFunc {
+// the version. A changed object is ErrChanged. Its buffers come from
+// blockBufs; give them back with recycle once OpenBlock returned.
+func (r *reader) fetchFunc(idx int64) (cache.FetchFunc, *fetchBufs) {
 	f := r.f
+	fb := &fetchBufs{}
 	return func(ctx context.Context) ([]byte, error) {
 		off := idx * f.bsize
 		n := min(f.bsize, r.size-off)
@@ -51,12 +90,26 @@ func (r *reader) fetchFunc(idx int64) cache.FetchFunc {
 			return nil, err
 		}
 		defer body.Close()
-		buf := make([]byte, n)
-		if _, err := io.ReadFull(body, buf); err != nil {
+		p := r.getBuf(n)
+		if _, err := io.ReadFull(body, *p); err != nil {
+			blockBufs.Put(p)
 			return nil, err
 		}
-		return buf, nil
+		fb.mu.Lock()
+		fb.bufs = append(fb.bufs, p)
+		fb.mu.Unlock()
+		return *p, nil
+	}, fb
+}
+
+// openBlock opens block idx through the cache, fetching it when missing.
+func (r *reader) openBlock(ctx context.Context, idx int64) (*cache.BlockHandle, error) {
+	fetch, fb := r.fetchFunc(idx)
+	bh, err := r.f.cache.OpenBlock(ctx, r.id(idx), fetch)
+	if err == nil {
+		fb.recycle(bh)
 	}
+	return bh, err
 }
 
 func (r *reader) id(idx int64) cache.BlockID {
@@ -71,7 +124,7 @@ func (r *reader) block(ctx context.Context, idx int64) (*cache.BlockHandle, erro
 		return bh, nil
 	}
 	r.mu.Unlock()
-	bh, err := r.f.cache.OpenBlock(ctx, r.id(idx), r.fetchFunc(idx))
+	bh, err := r.openBlock(ctx, idx)
 	if err != nil {
 		return nil, err
 	}
@@ -147,8 +200,13 @@ func (r *reader) advise(off, end int64) {
 	if r.window > 0 {
 		first := (end-1)/bs + 1
 		last := min((end+r.window-1)/bs, (r.size-1)/bs)
+		for idx := range r.ready {
+			if idx < first {
+				delete(r.ready, idx)
+			}
+		}
 		for idx := first; idx <= last; idx++ {
-			if _, held := r.blocks[idx]; held || r.inflight[idx] {
+			if _, held := r.blocks[idx]; held || r.inflight[idx] || r.ready[idx] {
 				continue
 			}
 			todo = append(todo, idx)
@@ -168,12 +226,15 @@ func (r *reader) advise(off, end int64) {
 		go func(idx int64) {
 			defer f.wg.Done()
 			defer func() { <-f.prefetch }()
-			bh, err := f.cache.OpenBlock(f.ctx, r.id(idx), r.fetchFunc(idx))
+			bh, err := r.openBlock(f.ctx, idx)
 			if err == nil {
 				bh.Close()
 			}
 			r.mu.Lock()
 			delete(r.inflight, idx)
+			if err == nil && r.ready != nil {
+				r.ready[idx] = true
+			}
 			r.mu.Unlock()
 		}(idx)
 	}

@@ -46,6 +46,7 @@ type Node struct {
 	// The fields below are GUARDED_BY(mu).
 	attr      Attr      // last known attributes (Size, Version, Mtime)
 	fetchedAt time.Time // when attr came from the server; zero: never
+	listed    bool      // attr came from a directory listing: trusted for DirTTL
 	remote    bool      // the object exists on the server as far as we know
 	removed   bool      // unlinked or overwritten: Nlink 0
 	mode      os.FileMode
@@ -92,6 +93,7 @@ func (n *Node) setRemote(info providers.ObjectInfo, at time.Time) {
 }
 
 func (n *Node) setRemoteLocked(info providers.ObjectInfo, at time.Time) {
+	n.listed = false
 	if n.remote && n.attr.Version == info.Version && info.Version != "" {
 		// Same version: keep the mtime first seen (a listing carries no
 		// metadata, so it would flip between mtime and upload time).
@@ -118,21 +120,59 @@ func (n *Node) localOnly() bool {
 	return !n.removed && (n.w != nil || n.pending != nil)
 }
 
-// Attr returns the node's attributes, revalidating a file's with a Stat once
-// AttrTTL has passed (unless it is being written or was removed).
+// Attr returns the node's attributes, revalidating a file's once they are
+// older than AttrTTL (DirTTL when they came from a listing), unless it is
+// being written or was removed. A file whose directory has been listed is
+// revalidated from that directory's listing (refreshed once, shared by
+// concurrent callers, when stale), so `ls -l` never costs a Stat per entry;
+// other files with one Stat.
 func (n *Node) Attr(ctx context.Context) (Attr, error) {
 	f := n.fs
 	if !n.isDir {
 		n.mu.Lock()
-		stale := n.remote && !n.removed && n.w == nil && n.pending == nil && time.Since(n.fetchedAt) > f.opts.AttrTTL
+		ttl := f.opts.AttrTTL
+		if n.listed && f.opts.DirTTL > ttl {
+			ttl = f.opts.DirTTL
+		}
+		stale := n.remote && !n.removed && n.w == nil && n.pending == nil && time.Since(n.fetchedAt) > ttl
 		n.mu.Unlock()
-		if stale {
+		if stale && !n.refreshFromListing(ctx) {
 			if err := n.revalidate(ctx); err != nil && !errors.Is(err, providers.ErrNotExist) {
 				return Attr{}, err
 			}
 		}
 	}
 	return n.snapshot(), nil
+}
+
+// refreshFromListing refreshes file n's attributes from its directory's
+// listing when that directory has one in memory (fresh, or refreshed now).
+// It reports false when there is no listing or n is not in it (a Stat must
+// then tell).
+func (n *Node) refreshFromListing(ctx context.Context) bool {
+	f := n.fs
+	f.mu.Lock()
+	key := n.key
+	pk := parentKey(key)
+	_, listed := f.listings[pk]
+	parent := f.nodes[pk]
+	f.mu.Unlock()
+	if !listed || parent == nil {
+		return false
+	}
+	l, err := parent.listing(ctx)
+	if err != nil {
+		return false
+	}
+	de, ok := l.byKey[key]
+	if !ok {
+		return false
+	}
+	f.nodeFromDirEntry(de, l.fetched)
+	n.mu.Lock()
+	fresh := time.Since(n.fetchedAt) <= max(f.opts.AttrTTL, f.opts.DirTTL)
+	n.mu.Unlock()
+	return fresh
 }
 
 // revalidate refreshes a file's attributes with a Stat.
@@ -208,10 +248,11 @@ func childKey(dirKey, name string) (string, error) {
 
 // Lookup finds name in directory n. It answers from, in order: nodes only
 // this mount knows (files being written, mkdir'd directories on stores
-// without markers), the directory's listing when fresh (DirTTL), negative
-// entries (NegativeTTL), and otherwise one List call probing both the object
-// and the prefix of that name. Long and shadow names not found that way
-// list the directory.
+// without markers), the directory's listing when it has one (listed again,
+// once for all concurrent lookups, when older than DirTTL), negative
+// entries (NegativeTTL), and otherwise (a directory never listed, or changed
+// since) one List call probing both the object and the prefix of that name.
+// Long and shadow names not found that way list the directory.
 func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
 	if !n.isDir {
 		return nil, ErrNotDir
@@ -240,7 +281,15 @@ func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
 	if fn != nil && fn.localOnly() {
 		return fn, nil
 	}
-	if l != nil && time.Since(l.fetched) <= f.opts.DirTTL {
+	if l != nil {
+		// The directory has been listed: answer from its listing, listed
+		// again (once, shared by concurrent lookups) when stale, rather
+		// than probing name by name.
+		if time.Since(l.fetched) > f.opts.DirTTL {
+			if l, err = n.listing(ctx); err != nil {
+				return nil, err
+			}
+		}
 		if de, ok := l.byName[name]; ok {
 			return f.nodeFromDirEntry(de, l.fetched), nil
 		}
@@ -313,6 +362,7 @@ func (f *FS) nodeFromDirEntry(de layout.DirEntry, at time.Time) *Node {
 	c.mu.Lock()
 	if c.w == nil && c.pending == nil && (c.fetchedAt.Before(at) || c.attr.Version != de.Entry.Version || !c.remote) {
 		c.setRemoteLocked(de.Entry.ObjectInfo, at)
+		c.listed = true
 	}
 	c.mu.Unlock()
 	return c
@@ -360,6 +410,7 @@ func parentKey(key string) string {
 func (f *FS) invalidate(dirKey, key string) {
 	f.mu.Lock()
 	delete(f.listings, dirKey)
+	delete(f.lflights, dirKey)
 	delete(f.negs, key)
 	delete(f.negs, strings.TrimSuffix(key, "/"))
 	f.mu.Unlock()
@@ -375,6 +426,7 @@ func (n *Node) FS() *FS { return n.fs }
 func (f *FS) dropListing(dirKey string) {
 	f.mu.Lock()
 	delete(f.listings, dirKey)
+	delete(f.lflights, dirKey)
 	f.mu.Unlock()
 	if err := f.cache.InvalidateListing(f.ctx, f.opts.StoreID, dirKey); err != nil {
 		f.log.Warn("invalidate listing", "prefix", dirKey, "err", err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -612,21 +613,33 @@ func (n *Node) Setattr(ctx context.Context, in SetAttr, h *Handle) (Attr, error)
 }
 
 func (n *Node) truncate(ctx context.Context, size int64, h *Handle) error {
-	var w *wfile
 	if h != nil && h.w != nil {
-		w = h.w
-	} else {
-		n.mu.Lock()
-		w = n.w
-		n.mu.Unlock()
-	}
-	if w != nil {
+		w := h.w
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		if w.file == nil {
 			return ErrBadHandle
 		}
 		return w.truncateLocked(ctx, size)
+	}
+	for {
+		n.mu.Lock()
+		w := n.w
+		n.mu.Unlock()
+		if w == nil {
+			break
+		}
+		w.mu.Lock()
+		if w.file == nil {
+			// Being discarded by the last release (which the kernel sends
+			// asynchronously after close): the file is not open any more.
+			w.mu.Unlock()
+			runtime.Gosched()
+			continue
+		}
+		err := w.truncateLocked(ctx, size)
+		w.mu.Unlock()
+		return err
 	}
 	// truncate(2) of a file nobody has open: rewrite it now.
 	w, err := n.acquireW(ctx, size == 0, false)
