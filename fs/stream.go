@@ -415,7 +415,7 @@ func (s *streamer) finish(ctx context.Context, size int64) (info providers.Objec
 		if n == 1 {
 			crc = p.crc
 		} else {
-			crc = crc32cCombine(crc, p.crc, p.part.Size)
+			crc = providers.CombineCRC32C(crc, p.crc, p.part.Size)
 		}
 		total += p.part.Size
 	}
@@ -492,57 +492,5 @@ func (f *FS) abortOrphans(ctx context.Context) {
 		if err := f.cache.DeleteUpload(ctx, j.Store, j.Key); err != nil {
 			f.log.Warn("forget streamed upload", "key", j.Key, "err", err)
 		}
-	}
-}
-
-// crc32cCombine returns the CRC32C of A||B from CRC32C(A), CRC32C(B) and
-// len(B) (zlib's crc32_combine), as transfer does for its parts.
-func crc32cCombine(crcA, crcB uint32, lenB int64) uint32 {
-	if lenB <= 0 {
-		return crcA
-	}
-	var even, odd [32]uint32
-	odd[0] = crc32.Castagnoli
-	row := uint32(1)
-	for i := 1; i < 32; i++ {
-		odd[i] = row
-		row <<= 1
-	}
-	gf2Square(even[:], odd[:])
-	gf2Square(odd[:], even[:])
-	for {
-		gf2Square(even[:], odd[:])
-		if lenB&1 != 0 {
-			crcA = gf2Times(even[:], crcA)
-		}
-		lenB >>= 1
-		if lenB == 0 {
-			break
-		}
-		gf2Square(odd[:], even[:])
-		if lenB&1 != 0 {
-			crcA = gf2Times(odd[:], crcA)
-		}
-		lenB >>= 1
-		if lenB == 0 {
-			break
-		}
-	}
-	return crcA ^ crcB
-}
-
-func gf2Times(mat []uint32, vec uint32) uint32 {
-	var sum uint32
-	for i := 0; vec != 0; i, vec = i+1, vec>>1 {
-		if vec&1 != 0 {
-			sum ^= mat[i]
-		}
-	}
-	return sum
-}
-
-func gf2Square(square, mat []uint32) {
-	for n := 0; n < 32; n++ {
-		square[n] = gf2Times(mat, mat[n])
 	}
 }

@@ -309,7 +309,7 @@ func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts prov
 		if pc, ok := p.Checksum.CRC32CValue(); ok && p.Checksum.Algorithm == providers.ChecksumCRC32C && pc != crc {
 			return fail(providers.ErrChecksum, "part %d has CRC32C %08x, not %08x", p.Number, crc, pc)
 		}
-		wantCRC = crc32cCombine(wantCRC, crc, h.Size)
+		wantCRC = providers.CombineCRC32C(wantCRC, crc, h.Size)
 		total += h.Size
 		g, _ := strconv.ParseInt(h.ETag, 10, 64)
 		srcs = append(srcs, s.object(u.partName(p.Number)).Generation(g))
@@ -465,56 +465,4 @@ func (s *Store) CleanupUploads(ctx context.Context, olderThan time.Duration) (in
 		}
 	}
 	return s.deleteAll(ctx, old), nil
-}
-
-// crc32cCombine returns the CRC32C of A followed by B from crc(A), crc(B)
-// and len(B) (zlib's crc32_combine, for the Castagnoli polynomial).
-func crc32cCombine(crcA, crcB uint32, lenB int64) uint32 {
-	if lenB <= 0 {
-		return crcA
-	}
-	var even, odd [32]uint32
-	odd[0] = 0x82F63B78 // reversed Castagnoli polynomial
-	row := uint32(1)
-	for n := 1; n < 32; n++ {
-		odd[n] = row
-		row <<= 1
-	}
-	gf2Square(&even, &odd) // 2 zero bits
-	gf2Square(&odd, &even) // 4 zero bits
-	for {
-		gf2Square(&even, &odd)
-		if lenB&1 != 0 {
-			crcA = gf2Times(&even, crcA)
-		}
-		lenB >>= 1
-		if lenB == 0 {
-			break
-		}
-		gf2Square(&odd, &even)
-		if lenB&1 != 0 {
-			crcA = gf2Times(&odd, crcA)
-		}
-		lenB >>= 1
-		if lenB == 0 {
-			break
-		}
-	}
-	return crcA ^ crcB
-}
-
-func gf2Times(mat *[32]uint32, vec uint32) uint32 {
-	var sum uint32
-	for i := 0; vec != 0; i, vec = i+1, vec>>1 {
-		if vec&1 != 0 {
-			sum ^= mat[i]
-		}
-	}
-	return sum
-}
-
-func gf2Square(square, mat *[32]uint32) {
-	for n := range 32 {
-		square[n] = gf2Times(mat, mat[n])
-	}
 }

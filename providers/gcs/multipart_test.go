@@ -19,9 +19,9 @@ func TestCRC32CCombine(t *testing.T) {
 	rand.Read(a)
 	rand.Read(b)
 	want := crc32.Checksum(append(append([]byte(nil), a...), b...), castagnoli)
-	got := crc32cCombine(crc32.Checksum(a, castagnoli), crc32.Checksum(b, castagnoli), int64(len(b)))
+	got := providers.CombineCRC32C(crc32.Checksum(a, castagnoli), crc32.Checksum(b, castagnoli), int64(len(b)))
 	require.Equal(t, want, got)
-	require.Equal(t, uint32(0x1234), crc32cCombine(0x1234, 0, 0))
+	require.Equal(t, uint32(0x1234), providers.CombineCRC32C(0x1234, 0, 0))
 }
 
 // smallPartStore is a store whose composed uploads take 1 KiB parts, so

@@ -99,7 +99,7 @@ func (d *Downloader) Download(ctx context.Context, key string, w io.WriterAt) (p
 		if i == 0 {
 			whole = c
 		} else {
-			whole = crc32cCombine(whole, c, min(d.o.PartSize, size-int64(i)*d.o.PartSize))
+			whole = providers.CombineCRC32C(whole, c, min(d.o.PartSize, size-int64(i)*d.o.PartSize))
 		}
 	}
 	got := providers.CRC32C(whole)

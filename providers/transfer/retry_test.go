@@ -155,6 +155,6 @@ func TestCRC32CCombine(t *testing.T) {
 	for _, cut := range []int{0, 1, 7, 4096, 1 << 19, len(data) - 1, len(data)} {
 		a := crc32.Checksum(data[:cut], providers.CRC32CTable)
 		b := crc32.Checksum(data[cut:], providers.CRC32CTable)
-		require.Equal(t, whole, crc32cCombine(a, b, int64(len(data)-cut)), "cut at %d", cut)
+		require.Equal(t, whole, providers.CombineCRC32C(a, b, int64(len(data)-cut)), "cut at %d", cut)
 	}
 }

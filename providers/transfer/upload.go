@@ -206,7 +206,7 @@ func (s *uploadState) complete(ctx context.Context, count int, total int64) (pro
 		if first {
 			crc, first = d.crc, false
 		} else {
-			crc = crc32cCombine(crc, d.crc, d.part.Size)
+			crc = providers.CombineCRC32C(crc, d.crc, d.part.Size)
 		}
 		sum += d.part.Size
 	}

@@ -1,11 +1,11 @@
-package transfer
+package providers
 
 import "hash/crc32"
 
-// crc32cCombine returns the CRC32C of A||B from crcA = CRC32C(A), crcB =
+// CombineCRC32C returns the CRC32C of A||B from crcA = CRC32C(A), crcB =
 // CRC32C(B) and lenB = len(B), as zlib's crc32_combine does (multiplication
 // by x^(8*lenB) over GF(2), by repeated squaring of the shift operator).
-func crc32cCombine(crcA, crcB uint32, lenB int64) uint32 {
+func CombineCRC32C(crcA, crcB uint32, lenB int64) uint32 {
 	if lenB <= 0 {
 		return crcA
 	}
