@@ -178,6 +178,17 @@ func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) erro
 	}
 	opts.Mover = mover
 	opts.TempDir = dir
+	// Journaled uploads nobody resumed for transfer.DefaultStaleAge are
+	// aborted (no orphaned parts) and reported.
+	if mover.journal != nil && dst.side.Store != nil {
+		stale, err := transfer.AbortStale(ctx, dst.side.Store, mover.journal, dst.side.Name, transfer.DefaultStaleAge)
+		if err != nil {
+			a.log.Warn("could not abort stale uploads", "error", err)
+		}
+		for _, j := range stale {
+			a.log.Warn("aborted an upload nobody resumed", "key", j.Key, "started", j.Started, "parts", len(j.Parts))
+		}
+	}
 
 	prog := a.newSyncProgress(f.progress && !a.jsonOut && !f.dryRun)
 	opts.OnEvent = func(e bsync.Event) {
