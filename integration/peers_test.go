@@ -513,17 +513,6 @@ func (t *benchTable) row(b *testing.B, group, name string, baseline bool, fn fun
 	})
 }
 
-// skipRow records a row that cannot run (a missing peer), with the reason.
-func (t *benchTable) skipRow(group, name, why string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.order[group]; !ok {
-		t.groups = append(t.groups, group)
-	}
-	t.order[group] = append(t.order[group], name)
-	t.rows[group+"/"+name] = &measurement{skipped: why}
-}
-
 // print writes the table: each row's time, throughput, ratio (baseline time
 // / row time: >= 1.0 means as fast as the baseline), CPU and memory.
 func (t *benchTable) print(extra ...string) {

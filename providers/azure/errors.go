@@ -216,8 +216,8 @@ func statusOf(err error) int {
 var (
 	errIfNoneMatch = errors.New(`IfNoneMatch takes only "*"`)
 	errEmptyKey    = errors.New("empty key")
-	errNotUTF8     = errors.New("Azure blob names must be valid UTF-8")
-	errOddKey      = errors.New(`Azure resolves empty, "." and ".." segments and trailing "/" or "." in blob names: not stored faithfully`)
+	errNotUTF8     = errors.New("blob names must be valid UTF-8 on Azure")
+	errOddKey      = errors.New(`the Azure service resolves empty, "." and ".." segments and trailing "/" or "." in blob names: not stored faithfully`)
 )
 
 func getenv(k string) string { return os.Getenv(k) }

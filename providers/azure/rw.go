@@ -277,7 +277,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if opts.Checksum.Algorithm == providers.ChecksumMD5 && !opts.Checksum.IsZero() {
 		// Content-MD5 on Put Blob: the service verifies it and stores it as
 		// the blob's Content-MD5.
-		uo.TransactionalContentMD5 = opts.Checksum.Sum
+		uo.TransactionalValidation = blob.TransferValidationTypeMD5(opts.Checksum.Sum)
 	}
 	resp, err := s.blob(key).Upload(ctx, streaming.NopCloser(bytes.NewReader(buf)), uo)
 	if err != nil {
