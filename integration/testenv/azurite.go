@@ -90,10 +90,8 @@ func AzuriteOAuth(t testing.TB) *AzureServer {
 	if azuriteOAuthSrv == nil {
 		bin, err := AzuriteBin(context.Background())
 		var s *AzureServer
-		for attempt := 0; err == nil && attempt < 3; attempt++ {
-			if s, err = startAzuriteOnce(bin, true); err == nil {
-				break
-			}
+		if err == nil {
+			s, err = startAttempts(func() (*AzureServer, error) { return startAzuriteOnce(bin, true) })
 		}
 		if err != nil {
 			unavailable(t, "Azurite (OAuth, HTTPS)", err)
@@ -154,15 +152,7 @@ func startAzurite() (*AzureServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		s, err := startAzuriteOnce(bin, false)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	return startAttempts(func() (*AzureServer, error) { return startAzuriteOnce(bin, false) })
 }
 
 func startAzuriteOnce(bin string, oauth bool) (*AzureServer, error) {

@@ -53,15 +53,7 @@ func startFakeGCS() (*GCSServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		s, err := startFakeGCSOnce(bin)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	return startAttempts(func() (*GCSServer, error) { return startFakeGCSOnce(bin) })
 }
 
 func startFakeGCSOnce(bin string) (*GCSServer, error) {

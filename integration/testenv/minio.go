@@ -88,15 +88,7 @@ func startMinIO(secure bool) (*S3Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
-		s, err := startMinIOOnce(bin, secure)
-		if err == nil {
-			return s, nil
-		}
-		lastErr = err
-	}
-	return nil, lastErr
+	return startAttempts(func() (*S3Server, error) { return startMinIOOnce(bin, secure) })
 }
 
 func startMinIOOnce(bin string, secure bool) (*S3Server, error) {

@@ -112,3 +112,18 @@ func waitHTTP(ctx context.Context, p *process, client *http.Client, url string, 
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// startAttempts starts a server up to three times: a free port can be taken
+// by another process between freePort and the server's bind.
+func startAttempts[T any](start func() (T, error)) (T, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := start()
+		if err == nil {
+			return s, nil
+		}
+		lastErr = err
+	}
+	var zero T
+	return zero, lastErr
+}
