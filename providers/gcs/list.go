@@ -2,6 +2,7 @@ package gcs
 
 import (
 	"context"
+	"github.com/byobfs/byob/providers/internal/listing"
 	"strconv"
 	"strings"
 
@@ -65,7 +66,7 @@ func (s *Store) List(ctx context.Context, opts providers.ListOptions, fn func(pr
 		}
 		sortEntries(objs)
 		sortEntries(prefixes)
-		if last, err = mergeEmit(objs, prefixes, last, fn); err != nil {
+		if last, err = listing.MergeEmit(objs, prefixes, last, fn); err != nil {
 			return err
 		}
 		if token == "" {
@@ -82,28 +83,4 @@ func sortEntries(es []providers.Entry) {
 			es[j], es[j-1] = es[j-1], es[j]
 		}
 	}
-}
-
-// mergeEmit calls fn for the entries of two sorted slices in byte order,
-// skipping any at or before last, and returns the new last key.
-func mergeEmit(objs, prefixes []providers.Entry, last string, fn func(providers.Entry) error) (string, error) {
-	i, j := 0, 0
-	for i < len(objs) || j < len(prefixes) {
-		var e providers.Entry
-		if j >= len(prefixes) || (i < len(objs) && objs[i].Key < prefixes[j].Key) {
-			e = objs[i]
-			i++
-		} else {
-			e = prefixes[j]
-			j++
-		}
-		if last != "" && e.Key <= last {
-			continue
-		}
-		if err := fn(e); err != nil {
-			return last, err
-		}
-		last = e.Key
-	}
-	return last, nil
 }

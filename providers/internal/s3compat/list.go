@@ -2,6 +2,7 @@ package s3compat
 
 import (
 	"context"
+	"github.com/byobfs/byob/providers/internal/listing"
 
 	"github.com/byobfs/byob/providers"
 )
@@ -30,7 +31,7 @@ func List(ctx context.Context, opts providers.ListOptions, page PageFunc, fn fun
 		if err != nil {
 			return err
 		}
-		if last, err = MergeEmit(p.Objects, p.Prefixes, last, fn); err != nil {
+		if last, err = listing.MergeEmit(p.Objects, p.Prefixes, last, fn); err != nil {
 			return err
 		}
 		if p.Next == "" {
@@ -38,28 +39,4 @@ func List(ctx context.Context, opts providers.ListOptions, page PageFunc, fn fun
 		}
 		startAfter, token = "", p.Next
 	}
-}
-
-// MergeEmit calls fn for the entries of two sorted slices in byte order,
-// skipping any at or before last, and returns the new last key.
-func MergeEmit(objs, prefixes []providers.Entry, last string, fn func(providers.Entry) error) (string, error) {
-	i, j := 0, 0
-	for i < len(objs) || j < len(prefixes) {
-		var e providers.Entry
-		if j >= len(prefixes) || (i < len(objs) && objs[i].Key < prefixes[j].Key) {
-			e = objs[i]
-			i++
-		} else {
-			e = prefixes[j]
-			j++
-		}
-		if last != "" && e.Key <= last {
-			continue
-		}
-		if err := fn(e); err != nil {
-			return last, err
-		}
-		last = e.Key
-	}
-	return last, nil
 }
