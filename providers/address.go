@@ -47,6 +47,11 @@ type Address struct {
 	Tenant   string // tenant= Azure AD tenant ID
 	ClientID string // client_id= Azure managed-identity client ID
 	KMSKeyID string // kms= SSE-KMS key for uploads (s3)
+	// CredentialsFile, when set, is the KEY=VALUE file (see
+	// providers/credfile) the secrets came from: backends that support it
+	// re-read it when it changes, so a long-running mount follows a key
+	// rotation. Not a URL part; set by the configuration.
+	CredentialsFile string
 	// Reading says how the host was read (endpoint or bucket), for `stat -v`.
 	Reading string
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/minio/minio-go/v7"
+	"github.com/minio/minio-go/v7/pkg/credentials"
 	"github.com/stretchr/testify/require"
 )
 
@@ -44,4 +46,27 @@ func TestIsolateHidesCredentials(t *testing.T) {
 	defer cleanup()
 	require.Empty(t, getenv("AWS_SECRET_ACCESS_KEY"))
 	require.Equal(t, "true", getenv("AWS_EC2_METADATA_DISABLED"))
+}
+
+func TestMinIOAddAndRemoveUser(t *testing.T) {
+	s := MinIO(t)
+	b := s.NewBucket(t)
+	other := s.NewBucket(t)
+	u := s.AddUser(t, b)
+	c, err := minio.New(s.Endpoint, &minio.Options{
+		Creds:     credentials.NewStaticV4(u.AccessKey, u.SecretKey, ""),
+		Region:    s.Region,
+		Transport: s.HTTPClient().Transport,
+	})
+	require.NoError(t, err)
+	ctx := context.Background()
+	_, err = c.PutObject(ctx, b, "k", strings.NewReader("v"), 1, minio.PutObjectOptions{})
+	require.NoError(t, err)
+	// The policy covers only its bucket.
+	_, err = c.PutObject(ctx, other, "k", strings.NewReader("v"), 1, minio.PutObjectOptions{})
+	require.Equal(t, "AccessDenied", minio.ToErrorResponse(err).Code)
+	s.RemoveUser(t, u.AccessKey)
+	_, err = c.StatObject(ctx, b, "k", minio.StatObjectOptions{})
+	require.Error(t, err)
+	require.Equal(t, 403, minio.ToErrorResponse(err).StatusCode)
 }

@@ -51,22 +51,31 @@ func buildTransport(opts Options, ep endpoint) (*http.Transport, error) {
 	return tr, nil
 }
 
-// newCore builds the client. Credentials: static from the address, else
-// the AWS chain as minio-go knows it (env, shared files, IMDS; IMDS skipped
-// when AWS_EC2_METADATA_DISABLED is true).
-func newCore(a providers.Address, opts Options) (*minio.Core, endpoint, *http.Transport, error) {
+// newCore builds the client. Credentials: the address's credentials file,
+// followed as it changes (see fileProvider), else static from the address,
+// else the AWS chain as minio-go knows it (env, shared files, IMDS; IMDS
+// skipped when AWS_EC2_METADATA_DISABLED is true).
+func newCore(a providers.Address, opts Options) (*minio.Core, endpoint, *http.Transport, *s3compat.FileCreds, error) {
 	ep, err := resolveEndpoint(a, opts)
 	if err != nil {
-		return nil, ep, nil, err
+		return nil, ep, nil, nil, err
 	}
 	tr, err := buildTransport(opts, ep)
 	if err != nil {
-		return nil, ep, nil, err
+		return nil, ep, nil, nil, err
+	}
+	fc, err := s3compat.NewFileCreds(a)
+	if err != nil {
+		return nil, ep, nil, nil, err
 	}
 	var creds *credentials.Credentials
-	if a.User != "" || a.Secret != "" {
+	switch {
+	case fc != nil:
+		creds = credentials.New(fileProvider{fc})
+		fc.OnNewer(creds.Expire)
+	case a.User != "" || a.Secret != "":
 		creds = credentials.NewStaticV4(a.User, a.Secret, "")
-	} else {
+	default:
 		chain := []credentials.Provider{
 			&credentials.EnvAWS{},
 			&credentials.FileAWSCredentials{},
@@ -91,7 +100,25 @@ func newCore(a providers.Address, opts Options) (*minio.Core, endpoint, *http.Tr
 		MaxRetries:   1,
 	})
 	if err != nil {
-		return nil, ep, nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, err)
+		return nil, ep, nil, nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, err)
 	}
-	return core, ep, tr, nil
+	return core, ep, tr, fc, nil
 }
+
+// fileProvider is a minio-go credentials.Provider over a credentials file:
+// minio-go asks IsExpired before signing each request, which stats the file
+// at most once per interval and says yes when it holds other credentials;
+// after a request fails on credentials, Store.call re-reads the file and
+// expires them.
+type fileProvider struct{ fc *s3compat.FileCreds }
+
+func (p fileProvider) RetrieveWithCredContext(*credentials.CredContext) (credentials.Value, error) {
+	return p.Retrieve()
+}
+
+func (p fileProvider) Retrieve() (credentials.Value, error) {
+	c := p.fc.Current()
+	return credentials.Value{AccessKeyID: c.User, SecretAccessKey: c.Secret, SignerType: credentials.SignatureV4}, nil
+}
+
+func (p fileProvider) IsExpired() bool { return p.fc.Stale() }

@@ -53,9 +53,11 @@ func (s *Store) Copy(ctx context.Context, src, dst string, opts providers.CopyOp
 			h[k] = hh.Get(k)
 		}
 	}
-	oi, err := s.core.CopyObject(ctx, s.bucket, src, s.bucket, dst, h, minio.CopySrcOptions{}, minio.PutObjectOptions{})
+	oi, err := call(s, nil, mapper("copy", src), func() (minio.ObjectInfo, error) {
+		return s.core.CopyObject(ctx, s.bucket, src, s.bucket, dst, h, minio.CopySrcOptions{}, minio.PutObjectOptions{})
+	})
 	if err != nil {
-		return providers.ObjectInfo{}, mapErr("copy", src, err)
+		return providers.ObjectInfo{}, err
 	}
 	version, etag := etags(oi.ETag)
 	return s3compat.Copied(dst, info, opts, version, etag, oi.LastModified,
@@ -71,9 +73,11 @@ func (s *Store) multipartCopy(ctx context.Context, src, dst string, info provide
 	cond := map[string]string{"x-amz-copy-source-if-match": `"` + info.Version + `"`}
 	return s3compat.MultipartCopy(ctx, up, info.Size, s3compat.CopyPartSize(s.opts, info.Size),
 		func(ctx context.Context, n int, off, length int64) (string, error) {
-			cp, err := s.core.CopyObjectPart(ctx, s.bucket, src, s.bucket, dst, up.UploadID, n, off, length, cond)
+			cp, err := call(s, nil, upMapper("copy", src), func() (minio.CompletePart, error) {
+				return s.core.CopyObjectPart(ctx, s.bucket, src, s.bucket, dst, up.UploadID, n, off, length, cond)
+			})
 			if err != nil {
-				return "", uploadErr("copy", src, err)
+				return "", err
 			}
 			return cp.ETag, nil
 		})

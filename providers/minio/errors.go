@@ -27,11 +27,3 @@ func mapErr(op, key string, err error) error {
 func uploadErr(op, key string, err error) error {
 	return s3compat.UploadError(mapErr(op, key, err))
 }
-
-func statusOf(err error) int {
-	var er minio.ErrorResponse
-	if errors.As(err, &er) {
-		return er.StatusCode
-	}
-	return 0
-}

@@ -15,9 +15,11 @@ import (
 // decodes them.
 func (s *Store) List(ctx context.Context, opts providers.ListOptions, fn func(providers.Entry) error) error {
 	return s3compat.List(ctx, opts, func(ctx context.Context, startAfter, token string) (s3compat.Page, error) {
-		res, err := s.listPage(ctx, opts.Prefix, startAfter, token, opts.Delimiter, 0)
+		res, err := call(s, nil, mapper("list", opts.Prefix), func() (minio.ListBucketV2Result, error) {
+			return s.listPage(ctx, opts.Prefix, startAfter, token, opts.Delimiter, 0)
+		})
 		if err != nil {
-			return s3compat.Page{}, mapErr("list", opts.Prefix, err)
+			return s3compat.Page{}, err
 		}
 		p := s3compat.Page{
 			Objects:  make([]providers.Entry, 0, len(res.Contents)),

@@ -47,9 +47,11 @@ func (s *Store) createMultipart(ctx context.Context, key string, opts providers.
 		}
 		po.UserMetadata["x-amz-checksum-algorithm"] = "CRC32C"
 	}
-	id, err := s.core.NewMultipartUpload(ctx, s.bucket, key, po)
+	id, err := call(s, nil, mapper("create-multipart", key), func() (string, error) {
+		return s.core.NewMultipartUpload(ctx, s.bucket, key, po)
+	})
 	if err != nil {
-		return nil, mapErr("create-multipart", key, err)
+		return nil, err
 	}
 	return &upload{s: s, UploadState: s3compat.UploadState{ObjectKey: key, UploadID: id, CRC: crc,
 		ContentType: opts.ContentType, Metadata: providers.CloneMetadata(opts.Metadata)}}, nil
@@ -64,9 +66,11 @@ func (s *Store) ResumeMultipart(ctx context.Context, key, uploadID string) (prov
 	if uploadID == "" {
 		return nil, providers.NewOpError("resume-multipart", key, providers.ErrUploadNotFound, errors.New("empty upload ID"))
 	}
-	res, err := s.core.ListObjectParts(ctx, s.bucket, key, uploadID, 0, 1)
+	res, err := call(s, nil, upMapper("resume-multipart", key), func() (minio.ListObjectPartsResult, error) {
+		return s.core.ListObjectParts(ctx, s.bucket, key, uploadID, 0, 1)
+	})
 	if err != nil {
-		return nil, uploadErr("resume-multipart", key, err)
+		return nil, err
 	}
 	return &upload{s: s, UploadState: s3compat.UploadState{ObjectKey: key, UploadID: uploadID,
 		CRC: strings.EqualFold(res.ChecksumAlgorithm, "CRC32C"), Resumed: true}}, nil
@@ -77,12 +81,21 @@ func (u *upload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size in
 	if err := u.CheckPart(n, size, opts); err != nil {
 		return providers.Part{}, err
 	}
+	// Sent again from the start after a credentials failure.
+	op, err := call(u.s, nil, mapped, func() (minio.ObjectPart, error) { return u.uploadPart(ctx, n, r, size, opts) })
+	if err != nil {
+		return providers.Part{}, err
+	}
+	return s3compat.Uploaded(n, size, s3compat.Version(op.ETag), opts, op.ChecksumCRC32C), nil
+}
+
+func (u *upload) uploadPart(ctx context.Context, n int, r io.ReadSeeker, size int64, opts providers.PartOptions) (minio.ObjectPart, error) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return providers.Part{}, providers.NewOpError("upload-part", u.ObjectKey, nil, err)
+		return minio.ObjectPart{}, providers.NewOpError("upload-part", u.ObjectKey, nil, err)
 	}
 	er, body, err := s3compat.UploadBody("upload-part", u.ObjectKey, r, size, strings.NewReader(""))
 	if err != nil {
-		return providers.Part{}, err
+		return minio.ObjectPart{}, err
 	}
 	po := minio.PutObjectPartOptions{DisableContentSha256: true, SSE: nil}
 	if !opts.Checksum.IsZero() {
@@ -96,12 +109,9 @@ func (u *upload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size in
 	}
 	op, err := u.s.core.PutObjectPart(ctx, u.s.bucket, u.ObjectKey, u.UploadID, n, body, size, po)
 	if err := er.Mismatch("upload-part", u.ObjectKey); err != nil {
-		return providers.Part{}, err
+		return minio.ObjectPart{}, err
 	}
-	if err != nil {
-		return providers.Part{}, uploadErr("upload-part", u.ObjectKey, err)
-	}
-	return s3compat.Uploaded(n, size, s3compat.Version(op.ETag), opts, op.ChecksumCRC32C), nil
+	return op, uploadErr("upload-part", u.ObjectKey, err)
 }
 
 // ListParts implements providers.Upload, following the part-number markers.
@@ -109,9 +119,11 @@ func (u *upload) ListParts(ctx context.Context) ([]providers.Part, error) {
 	var parts []providers.Part
 	marker := 0
 	for {
-		res, err := u.s.core.ListObjectParts(ctx, u.s.bucket, u.ObjectKey, u.UploadID, marker, 1000)
+		res, err := call(u.s, nil, upMapper("list-parts", u.ObjectKey), func() (minio.ListObjectPartsResult, error) {
+			return u.s.core.ListObjectParts(ctx, u.s.bucket, u.ObjectKey, u.UploadID, marker, 1000)
+		})
 		if err != nil {
-			return nil, uploadErr("list-parts", u.ObjectKey, err)
+			return nil, err
 		}
 		for _, p := range res.ObjectParts {
 			part := providers.Part{Number: p.PartNumber, Size: p.Size, ETag: s3compat.Version(p.ETag)}
@@ -143,9 +155,11 @@ func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts prov
 	if opts.IfNoneMatch == "*" {
 		po.SetMatchETagExcept("*")
 	}
-	ui, err := u.s.core.CompleteMultipartUpload(ctx, u.s.bucket, u.ObjectKey, u.UploadID, cps, po)
+	ui, err := call(u.s, nil, upMapper("complete-multipart", u.ObjectKey), func() (minio.UploadInfo, error) {
+		return u.s.core.CompleteMultipartUpload(ctx, u.s.bucket, u.ObjectKey, u.UploadID, cps, po)
+	})
 	if err != nil {
-		return providers.ObjectInfo{}, uploadErr("complete-multipart", u.ObjectKey, err)
+		return providers.ObjectInfo{}, err
 	}
 	version, etag := etags(ui.ETag)
 	return u.Completed(total, known, version, etag, ui.LastModified,
@@ -156,8 +170,10 @@ func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts prov
 
 // Abort implements providers.Upload; an unknown upload is already gone.
 func (u *upload) Abort(ctx context.Context) error {
-	err := u.s.core.AbortMultipartUpload(ctx, u.s.bucket, u.ObjectKey, u.UploadID)
-	if me := uploadErr("abort-multipart", u.ObjectKey, err); me != nil && !errors.Is(me, providers.ErrUploadNotFound) {
+	_, err := call(u.s, nil, upMapper("abort-multipart", u.ObjectKey), func() (struct{}, error) {
+		return struct{}{}, u.s.core.AbortMultipartUpload(ctx, u.s.bucket, u.ObjectKey, u.UploadID)
+	})
+	if me := err; me != nil && !errors.Is(me, providers.ErrUploadNotFound) {
 		return me
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
 	"strings"
 	"time"
 
@@ -29,9 +30,9 @@ func (s *Store) head(ctx context.Context, op, key, ifMatch string) (providers.Ob
 			return providers.ObjectInfo{}, providers.NewOpError(op, key, providers.ErrInvalidArgument, err)
 		}
 	}
-	oi, err := s.core.StatObject(ctx, s.bucket, key, o)
+	oi, err := call(s, nil, mapper(op, key), func() (minio.ObjectInfo, error) { return s.core.StatObject(ctx, s.bucket, key, o) })
 	if err != nil {
-		return providers.ObjectInfo{}, mapErr(op, key, err)
+		return providers.ObjectInfo{}, err
 	}
 	return objectInfo(key, oi), nil
 }
@@ -79,13 +80,22 @@ func (s *Store) Get(ctx context.Context, key string, off, length int64, opts pro
 	} else {
 		o.Set("Range", rng)
 	}
-	rc, oi, h, err := s.core.GetObject(ctx, s.bucket, key, o)
-	if err != nil {
-		if statusOf(err) == 416 {
-			return s3compat.EmptyRead(key, off, head, mapErr("get", key, err))
-		}
-		return nil, providers.ObjectInfo{}, mapErr("get", key, err)
+	type got struct {
+		rc io.ReadCloser
+		oi minio.ObjectInfo
+		h  http.Header
 	}
+	g, err := call(s, nil, mapper("get", key), func() (got, error) {
+		rc, oi, h, err := s.core.GetObject(ctx, s.bucket, key, o)
+		return got{rc, oi, h}, err
+	})
+	if err != nil {
+		if s3compat.StatusOf(err) == 416 {
+			return s3compat.EmptyRead(key, off, head, err)
+		}
+		return nil, providers.ObjectInfo{}, err
+	}
+	rc, oi, h := g.rc, g.oi, g.h
 	info := objectInfo(key, oi)
 	if total, ok := s3compat.RangeTotal(h.Get("Content-Range")); ok {
 		info.Size = total
@@ -113,10 +123,6 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if err := s.checkPrefixConflict(ctx, "put", key); err != nil {
 		return providers.ObjectInfo{}, err
 	}
-	er, body, err := s3compat.UploadBody("put", key, r, size, bytes.NewReader(nil))
-	if err != nil {
-		return providers.ObjectInfo{}, err
-	}
 	po := s.putOptions(opts)
 	var md5 string
 	switch opts.Checksum.Algorithm {
@@ -127,12 +133,20 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 			md5 = opts.Checksum.Base64()
 		}
 	}
-	ui, err := s.core.PutObject(ctx, s.bucket, key, body, size, md5, "", po)
-	if err := er.Mismatch("put", key); err != nil {
-		return providers.ObjectInfo{}, err
-	}
+	// Sent again after a credentials failure only when r can seek back.
+	ui, err := call(s, s3compat.Rewinder(r, size), mapped, func() (minio.UploadInfo, error) {
+		er, body, err := s3compat.UploadBody("put", key, r, size, bytes.NewReader(nil))
+		if err != nil {
+			return minio.UploadInfo{}, err
+		}
+		ui, err := s.core.PutObject(ctx, s.bucket, key, body, size, md5, "", po)
+		if err := er.Mismatch("put", key); err != nil {
+			return minio.UploadInfo{}, err
+		}
+		return ui, mapErr("put", key, err)
+	})
 	if err != nil {
-		return providers.ObjectInfo{}, mapErr("put", key, err)
+		return providers.ObjectInfo{}, err
 	}
 	mod := ui.LastModified
 	if mod.IsZero() {
@@ -155,8 +169,10 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.checkKey("delete", key); err != nil {
 		return err
 	}
-	err := s.core.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
-	if me := mapErr("delete", key, err); me != nil && !errors.Is(me, providers.ErrNotExist) {
+	_, err := call(s, nil, mapper("delete", key), func() (struct{}, error) {
+		return struct{}{}, s.core.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
+	})
+	if me := err; me != nil && !errors.Is(me, providers.ErrNotExist) {
 		return me
 	}
 	return nil

@@ -23,6 +23,7 @@ type Store struct {
 	caps   providers.Capabilities
 	opts   Options
 	ep     endpoint
+	creds  *s3compat.FileCreds // nil unless the credentials come from a file
 }
 
 var (
@@ -37,11 +38,11 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 	if (a.Scheme != "s3" && a.Scheme != "cw") || a.Bucket == "" {
 		return nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, errors.New("an s3:// or cw:// address with a bucket"))
 	}
-	core, ep, tr, err := newCore(a, opts)
+	core, ep, tr, fc, err := newCore(a, opts)
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{core: core, bucket: a.Bucket, tr: tr, opts: opts, ep: ep, caps: s3compat.Capabilities(opts, ep.AWS)}
+	s := &Store{core: core, bucket: a.Bucket, tr: tr, opts: opts, ep: ep, creds: fc, caps: s3compat.Capabilities(opts, ep.AWS)}
 	if a.KMSKeyID != "" {
 		if s.sse, err = encrypt.NewSSEKMS(a.KMSKeyID, nil); err != nil {
 			return nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, err)
@@ -72,6 +73,29 @@ func (s *Store) Close() error {
 // Bucket is the bucket this store is rooted at.
 func (s *Store) Bucket() string { return s.bucket }
 
+// call runs one SDK request and maps its error with m; when the request
+// failed on credentials that the credentials file has replaced since, it
+// runs it once more (see s3compat.Retry; again, when not nil, rewinds the
+// body or says it cannot be sent again).
+func call[T any](s *Store, again func() bool, m func(error) error, do func() (T, error)) (T, error) {
+	return s3compat.Retry(s.creds, again, func() (T, error) {
+		v, err := do()
+		return v, m(err)
+	})
+}
+
+// mapper returns mapErr for op and key.
+func mapper(op, key string) func(error) error {
+	return func(err error) error { return mapErr(op, key, err) }
+}
+
+// upMapper returns uploadErr for op and key.
+func upMapper(op, key string) func(error) error {
+	return func(err error) error { return uploadErr(op, key, err) }
+}
+
+func mapped(err error) error { return err }
+
 // checkKey: see s3compat.CheckKey.
 func (s *Store) checkKey(op, key string) error { return s3compat.CheckKey(op, key, s.caps.OddKeys) }
 
@@ -79,11 +103,15 @@ func (s *Store) checkKey(op, key string) error { return s3compat.CheckKey(op, ke
 func (s *Store) checkPrefixConflict(ctx context.Context, op, key string) error {
 	return s3compat.CheckPrefixConflict(ctx, op, key, s.caps, s3compat.ConflictProbe{
 		Head: func(ctx context.Context, k string) error {
-			_, err := s.core.StatObject(ctx, s.bucket, k, minio.StatObjectOptions{})
+			_, err := call(s, nil, mapper(op, key), func() (minio.ObjectInfo, error) {
+				return s.core.StatObject(ctx, s.bucket, k, minio.StatObjectOptions{})
+			})
 			return err
 		},
 		AnyBelow: func(ctx context.Context, prefix string) (bool, error) {
-			res, err := s.listPage(ctx, prefix, "", "", "", 1)
+			res, err := call(s, nil, mapper(op, key), func() (minio.ListBucketV2Result, error) {
+				return s.listPage(ctx, prefix, "", "", "", 1)
+			})
 			if err != nil {
 				return false, err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/smithy-go/logging"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/credfile"
 	"github.com/byobfs/byob/providers/internal/s3compat"
 )
 
@@ -42,17 +44,22 @@ func buildTransport(opts Options, ep endpoint) (*http.Transport, error) {
 }
 
 // newClient builds the SDK client: no SDK retries, checksums only when
-// required or given, static credentials from the address or the AWS default
-// chain (env, profile, IMDS; IMDS is skipped when AWS_EC2_METADATA_DISABLED
-// is true).
-func newClient(ctx context.Context, a providers.Address, opts Options) (*s3.Client, endpoint, *http.Transport, error) {
+// required or given, credentials from the address's credentials file
+// (followed as it changes: see fileProvider), else static from the address,
+// else the AWS default chain (env, profile, IMDS; IMDS is skipped when
+// AWS_EC2_METADATA_DISABLED is true).
+func newClient(ctx context.Context, a providers.Address, opts Options) (*s3.Client, endpoint, *http.Transport, *s3compat.FileCreds, error) {
 	ep, err := resolveEndpoint(a, opts)
 	if err != nil {
-		return nil, ep, nil, err
+		return nil, ep, nil, nil, err
 	}
 	tr, err := buildTransport(opts, ep)
 	if err != nil {
-		return nil, ep, nil, err
+		return nil, ep, nil, nil, err
+	}
+	fc, err := s3compat.NewFileCreds(a)
+	if err != nil {
+		return nil, ep, nil, nil, err
 	}
 	cfg := aws.Config{
 		HTTPClient:                 &http.Client{Transport: tr},
@@ -64,15 +71,20 @@ func newClient(ctx context.Context, a providers.Address, opts Options) (*s3.Clie
 	if ep.Region == "" {
 		ep.Region = s3compat.DefaultRegion
 	}
-	if a.User != "" || a.Secret != "" {
+	switch {
+	case fc != nil:
+		cache := aws.NewCredentialsCache(fileProvider{fc})
+		fc.OnNewer(cache.Invalidate)
+		cfg.Credentials = cache
+	case a.User != "" || a.Secret != "":
 		cfg.Credentials = credentials.NewStaticCredentialsProvider(a.User, a.Secret, "")
-	} else {
+	default:
 		// The default chain. The loader builds its own client for the
 		// credential endpoints (STS, SSO, IMDS), applying AWS_CA_BUNDLE
 		// itself; the S3 calls use tr.
 		lc, err := config.LoadDefaultConfig(ctx, config.WithRegion(ep.Region), config.WithLogger(logging.Nop{}))
 		if err != nil {
-			return nil, ep, nil, fmt.Errorf("%w: loading the AWS default configuration: %w", providers.ErrPermission, providers.RedactError(err))
+			return nil, ep, nil, nil, fmt.Errorf("%w: loading the AWS default configuration: %w", providers.ErrPermission, providers.RedactError(err))
 		}
 		cfg.Credentials = lc.Credentials
 	}
@@ -84,5 +96,18 @@ func newClient(ctx context.Context, a providers.Address, opts Options) (*s3.Clie
 		o.UsePathStyle = ep.PathStyle
 		o.EndpointOptions.DisableHTTPS = !ep.TLS
 	})
-	return client, ep, tr, nil
+	return client, ep, tr, fc, nil
+}
+
+// fileProvider hands the SDK the credentials of a credentials file. The
+// SDK's aws.CredentialsCache keeps them until they "expire", which they do
+// after the file-check interval, so the file is looked at again (stat only,
+// unless it changed) every few seconds; after a request fails on
+// credentials, Store.call re-reads the file and invalidates the cache.
+type fileProvider struct{ fc *s3compat.FileCreds }
+
+func (p fileProvider) Retrieve(context.Context) (aws.Credentials, error) {
+	c := p.fc.Current()
+	return aws.Credentials{AccessKeyID: c.User, SecretAccessKey: c.Secret, Source: "byob credentials file",
+		CanExpire: true, Expires: time.Now().Add(credfile.DefaultInterval)}, nil
 }

@@ -49,9 +49,9 @@ func (s *Store) Copy(ctx context.Context, src, dst string, opts providers.CopyOp
 		}
 	}
 	in.ServerSideEncryption, in.SSEKMSKeyId = s.sse()
-	out, err := s.client.CopyObject(ctx, in)
+	out, err := call(s, nil, mapper("copy", src), func() (*s3.CopyObjectOutput, error) { return s.client.CopyObject(ctx, in) })
 	if err != nil {
-		return providers.ObjectInfo{}, mapErr("copy", src, err)
+		return providers.ObjectInfo{}, err
 	}
 	cr := out.CopyObjectResult
 	if cr == nil {
@@ -71,17 +71,19 @@ func (s *Store) multipartCopy(ctx context.Context, src, dst string, info provide
 	source := copySource(s.bucket, src)
 	return s3compat.MultipartCopy(ctx, up, info.Size, s3compat.CopyPartSize(s.opts, info.Size),
 		func(ctx context.Context, n int, off, length int64) (string, error) {
-			out, err := s.client.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
-				Bucket:            aws.String(s.bucket),
-				Key:               aws.String(dst),
-				UploadId:          aws.String(up.ID()),
-				PartNumber:        aws.Int32(int32(n)),
-				CopySource:        aws.String(source),
-				CopySourceRange:   aws.String(fmt.Sprintf("bytes=%d-%d", off, off+length-1)),
-				CopySourceIfMatch: aws.String(s3compat.QuoteETag(info.Version)),
+			out, err := call(s, nil, upMapper("copy", src), func() (*s3.UploadPartCopyOutput, error) {
+				return s.client.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
+					Bucket:            aws.String(s.bucket),
+					Key:               aws.String(dst),
+					UploadId:          aws.String(up.ID()),
+					PartNumber:        aws.Int32(int32(n)),
+					CopySource:        aws.String(source),
+					CopySourceRange:   aws.String(fmt.Sprintf("bytes=%d-%d", off, off+length-1)),
+					CopySourceIfMatch: aws.String(s3compat.QuoteETag(info.Version)),
+				})
 			})
 			if err != nil {
-				return "", uploadErr("copy", src, err)
+				return "", err
 			}
 			if out.CopyPartResult == nil {
 				return "", nil

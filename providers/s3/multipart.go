@@ -50,9 +50,11 @@ func (s *Store) CreateMultipart(ctx context.Context, key string, opts providers.
 	if crc {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
 	}
-	out, err := s.client.CreateMultipartUpload(ctx, in)
+	out, err := call(s, nil, mapper("create-multipart", key), func() (*s3.CreateMultipartUploadOutput, error) {
+		return s.client.CreateMultipartUpload(ctx, in)
+	})
 	if err != nil {
-		return nil, mapErr("create-multipart", key, err)
+		return nil, err
 	}
 	return &upload{s: s, UploadState: s3compat.UploadState{ObjectKey: key, UploadID: aws.ToString(out.UploadId), CRC: crc,
 		ContentType: opts.ContentType, Metadata: providers.CloneMetadata(opts.Metadata)}}, nil
@@ -67,14 +69,16 @@ func (s *Store) ResumeMultipart(ctx context.Context, key, uploadID string) (prov
 	if uploadID == "" {
 		return nil, providers.NewOpError("resume-multipart", key, providers.ErrUploadNotFound, errors.New("empty upload ID"))
 	}
-	out, err := s.client.ListParts(ctx, &s3.ListPartsInput{
-		Bucket:   aws.String(s.bucket),
-		Key:      aws.String(key),
-		UploadId: aws.String(uploadID),
-		MaxParts: aws.Int32(1),
+	out, err := call(s, nil, upMapper("resume-multipart", key), func() (*s3.ListPartsOutput, error) {
+		return s.client.ListParts(ctx, &s3.ListPartsInput{
+			Bucket:   aws.String(s.bucket),
+			Key:      aws.String(key),
+			UploadId: aws.String(uploadID),
+			MaxParts: aws.Int32(1),
+		})
 	})
 	if err != nil {
-		return nil, uploadErr("resume-multipart", key, err)
+		return nil, err
 	}
 	return &upload{s: s, UploadState: s3compat.UploadState{ObjectKey: key, UploadID: uploadID,
 		CRC: out.ChecksumAlgorithm == types.ChecksumAlgorithmCrc32c, Resumed: true}}, nil
@@ -85,12 +89,23 @@ func (u *upload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size in
 	if err := u.CheckPart(n, size, opts); err != nil {
 		return providers.Part{}, err
 	}
+	// Sent again from the start after a credentials failure.
+	out, err := call(u.s, nil, func(err error) error { return err }, func() (*s3.UploadPartOutput, error) {
+		return u.uploadPart(ctx, n, r, size, opts)
+	})
+	if err != nil {
+		return providers.Part{}, err
+	}
+	return s3compat.Uploaded(n, size, aws.ToString(out.ETag), opts, aws.ToString(out.ChecksumCRC32C)), nil
+}
+
+func (u *upload) uploadPart(ctx context.Context, n int, r io.ReadSeeker, size int64, opts providers.PartOptions) (*s3.UploadPartOutput, error) {
 	if _, err := r.Seek(0, io.SeekStart); err != nil {
-		return providers.Part{}, providers.NewOpError("upload-part", u.ObjectKey, nil, err)
+		return nil, providers.NewOpError("upload-part", u.ObjectKey, nil, err)
 	}
 	er, body, err := s3compat.UploadBody("upload-part", u.ObjectKey, r, size, emptyBody{})
 	if err != nil {
-		return providers.Part{}, err
+		return nil, err
 	}
 	in := &s3.UploadPartInput{
 		Bucket:        aws.String(u.s.bucket),
@@ -111,12 +126,9 @@ func (u *upload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size in
 	}
 	out, err := u.s.client.UploadPart(ctx, in, unsignedPayload)
 	if err := er.Mismatch("upload-part", u.ObjectKey); err != nil {
-		return providers.Part{}, err
+		return nil, err
 	}
-	if err != nil {
-		return providers.Part{}, uploadErr("upload-part", u.ObjectKey, err)
-	}
-	return s3compat.Uploaded(n, size, aws.ToString(out.ETag), opts, aws.ToString(out.ChecksumCRC32C)), nil
+	return out, uploadErr("upload-part", u.ObjectKey, err)
 }
 
 // emptyBody is the body of an empty part.
@@ -129,9 +141,11 @@ func (u *upload) ListParts(ctx context.Context) ([]providers.Part, error) {
 	in := &s3.ListPartsInput{Bucket: aws.String(u.s.bucket), Key: aws.String(u.ObjectKey), UploadId: aws.String(u.UploadID)}
 	var parts []providers.Part
 	for {
-		out, err := u.s.client.ListParts(ctx, in)
+		out, err := call(u.s, nil, upMapper("list-parts", u.ObjectKey), func() (*s3.ListPartsOutput, error) {
+			return u.s.client.ListParts(ctx, in)
+		})
 		if err != nil {
-			return nil, uploadErr("list-parts", u.ObjectKey, err)
+			return nil, err
 		}
 		for _, p := range out.Parts {
 			part := providers.Part{
@@ -165,16 +179,18 @@ func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts prov
 			cps[i].ChecksumCRC32C = aws.String(c)
 		}
 	}
-	out, err := u.s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
-		Bucket:          aws.String(u.s.bucket),
-		Key:             aws.String(u.ObjectKey),
-		UploadId:        aws.String(u.UploadID),
-		MultipartUpload: &types.CompletedMultipartUpload{Parts: cps},
-		IfMatch:         optETag(opts.IfMatch),
-		IfNoneMatch:     optETag(opts.IfNoneMatch),
+	out, err := call(u.s, nil, upMapper("complete-multipart", u.ObjectKey), func() (*s3.CompleteMultipartUploadOutput, error) {
+		return u.s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
+			Bucket:          aws.String(u.s.bucket),
+			Key:             aws.String(u.ObjectKey),
+			UploadId:        aws.String(u.UploadID),
+			MultipartUpload: &types.CompletedMultipartUpload{Parts: cps},
+			IfMatch:         optETag(opts.IfMatch),
+			IfNoneMatch:     optETag(opts.IfNoneMatch),
+		})
 	})
 	if err != nil {
-		return providers.ObjectInfo{}, uploadErr("complete-multipart", u.ObjectKey, err)
+		return providers.ObjectInfo{}, err
 	}
 	return u.Completed(total, known, versionOf(out.ETag), aws.ToString(out.ETag), time.Time{},
 		func(version string) (providers.ObjectInfo, error) {
@@ -184,10 +200,12 @@ func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts prov
 
 // Abort implements providers.Upload; an unknown upload is already gone.
 func (u *upload) Abort(ctx context.Context) error {
-	_, err := u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
-		Bucket: aws.String(u.s.bucket), Key: aws.String(u.ObjectKey), UploadId: aws.String(u.UploadID),
+	_, err := call(u.s, nil, upMapper("abort-multipart", u.ObjectKey), func() (*s3.AbortMultipartUploadOutput, error) {
+		return u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
+			Bucket: aws.String(u.s.bucket), Key: aws.String(u.ObjectKey), UploadId: aws.String(u.UploadID),
+		})
 	})
-	if me := uploadErr("abort-multipart", u.ObjectKey, err); me != nil && !errors.Is(me, providers.ErrUploadNotFound) {
+	if me := err; me != nil && !errors.Is(me, providers.ErrUploadNotFound) {
 		return me
 	}
 	return nil

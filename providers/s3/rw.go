@@ -30,14 +30,16 @@ func (s *Store) Stat(ctx context.Context, key string) (providers.ObjectInfo, err
 }
 
 func (s *Store) head(ctx context.Context, op, key, ifMatch string) (providers.ObjectInfo, error) {
-	out, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{
-		Bucket:       aws.String(s.bucket),
-		Key:          aws.String(key),
-		IfMatch:      optETag(ifMatch),
-		ChecksumMode: types.ChecksumModeEnabled,
+	out, err := call(s, nil, mapper(op, key), func() (*s3.HeadObjectOutput, error) {
+		return s.client.HeadObject(ctx, &s3.HeadObjectInput{
+			Bucket:       aws.String(s.bucket),
+			Key:          aws.String(key),
+			IfMatch:      optETag(ifMatch),
+			ChecksumMode: types.ChecksumModeEnabled,
+		})
 	})
 	if err != nil {
-		return providers.ObjectInfo{}, mapErr(op, key, err)
+		return providers.ObjectInfo{}, err
 	}
 	return providers.ObjectInfo{
 		Key:         key,
@@ -77,12 +79,12 @@ func (s *Store) Get(ctx context.Context, key string, off, length int64, opts pro
 	if r := s3compat.RangeHeader(off, length); r != "" {
 		in.Range = aws.String(r)
 	}
-	out, err := s.client.GetObject(ctx, in)
+	out, err := call(s, nil, mapper("get", key), func() (*s3.GetObjectOutput, error) { return s.client.GetObject(ctx, in) })
 	if err != nil {
-		if status(err) == 416 {
-			return s3compat.EmptyRead(key, off, head, mapErr("get", key, err))
+		if s3compat.StatusOf(err) == 416 {
+			return s3compat.EmptyRead(key, off, head, err)
 		}
-		return nil, providers.ObjectInfo{}, mapErr("get", key, err)
+		return nil, providers.ObjectInfo{}, err
 	}
 	info := providers.ObjectInfo{
 		Key:         key,
@@ -119,30 +121,34 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if err := s.checkPrefixConflict(ctx, "put", key); err != nil {
 		return providers.ObjectInfo{}, err
 	}
-	er, body, err := s3compat.UploadBody("put", key, r, size, bytes.NewReader(nil))
+	// Sent again after a credentials failure only when r can seek back.
+	out, err := call(s, s3compat.Rewinder(r, size), func(err error) error { return err }, func() (*s3.PutObjectOutput, error) {
+		er, body, err := s3compat.UploadBody("put", key, r, size, bytes.NewReader(nil))
+		if err != nil {
+			return nil, err
+		}
+		in := &s3.PutObjectInput{
+			Bucket:        aws.String(s.bucket),
+			Key:           aws.String(key),
+			Body:          body,
+			ContentLength: aws.Int64(size),
+			Metadata:      opts.Metadata,
+			IfMatch:       optETag(opts.IfMatch),
+			IfNoneMatch:   optETag(opts.IfNoneMatch),
+		}
+		if opts.ContentType != "" {
+			in.ContentType = aws.String(opts.ContentType)
+		}
+		in.ServerSideEncryption, in.SSEKMSKeyId = s.sse()
+		setPutChecksum(in, opts.Checksum)
+		out, err := s.client.PutObject(ctx, in, unsignedPayload)
+		if err := er.Mismatch("put", key); err != nil {
+			return nil, err
+		}
+		return out, mapErr("put", key, err)
+	})
 	if err != nil {
 		return providers.ObjectInfo{}, err
-	}
-	in := &s3.PutObjectInput{
-		Bucket:        aws.String(s.bucket),
-		Key:           aws.String(key),
-		Body:          body,
-		ContentLength: aws.Int64(size),
-		Metadata:      opts.Metadata,
-		IfMatch:       optETag(opts.IfMatch),
-		IfNoneMatch:   optETag(opts.IfNoneMatch),
-	}
-	if opts.ContentType != "" {
-		in.ContentType = aws.String(opts.ContentType)
-	}
-	in.ServerSideEncryption, in.SSEKMSKeyId = s.sse()
-	setPutChecksum(in, opts.Checksum)
-	out, err := s.client.PutObject(ctx, in, unsignedPayload)
-	if err := er.Mismatch("put", key); err != nil {
-		return providers.ObjectInfo{}, err
-	}
-	if err != nil {
-		return providers.ObjectInfo{}, mapErr("put", key, err)
 	}
 	return providers.ObjectInfo{
 		Key:         key,
@@ -174,8 +180,10 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.checkKey("delete", key); err != nil {
 		return err
 	}
-	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
-	if me := mapErr("delete", key, err); me != nil && !errors.Is(me, providers.ErrNotExist) {
+	_, err := call(s, nil, mapper("delete", key), func() (*s3.DeleteObjectOutput, error) {
+		return s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
+	})
+	if me := err; me != nil && !errors.Is(me, providers.ErrNotExist) {
 		return me
 	}
 	return nil

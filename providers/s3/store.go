@@ -22,6 +22,7 @@ type Store struct {
 	caps   providers.Capabilities
 	opts   Options
 	ep     endpoint
+	creds  *s3compat.FileCreds // nil unless the credentials come from a file
 }
 
 var (
@@ -36,11 +37,11 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 	if (a.Scheme != "s3" && a.Scheme != "cw") || a.Bucket == "" {
 		return nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, nil)
 	}
-	client, ep, tr, err := newClient(ctx, a, opts)
+	client, ep, tr, fc, err := newClient(ctx, a, opts)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{client: client, bucket: a.Bucket, kms: a.KMSKeyID, tr: tr, opts: opts, ep: ep,
+	return &Store{client: client, bucket: a.Bucket, kms: a.KMSKeyID, tr: tr, opts: opts, ep: ep, creds: fc,
 		caps: s3compat.Capabilities(opts, ep.AWS)}, nil
 }
 
@@ -84,6 +85,27 @@ func (s *Store) sse() (types.ServerSideEncryption, *string) {
 	return types.ServerSideEncryptionAwsKms, aws.String(s.kms)
 }
 
+// call runs one SDK request and maps its error with m; when the request
+// failed on credentials that the credentials file has replaced since, it
+// runs it once more (see s3compat.Retry; again, when not nil, rewinds the
+// body or says it cannot be sent again).
+func call[T any](s *Store, again func() bool, m func(error) error, do func() (T, error)) (T, error) {
+	return s3compat.Retry(s.creds, again, func() (T, error) {
+		v, err := do()
+		return v, m(err)
+	})
+}
+
+// mapper returns mapErr for op and key.
+func mapper(op, key string) func(error) error {
+	return func(err error) error { return mapErr(op, key, err) }
+}
+
+// upMapper returns uploadErr for op and key.
+func upMapper(op, key string) func(error) error {
+	return func(err error) error { return uploadErr(op, key, err) }
+}
+
 // checkKey: see s3compat.CheckKey.
 func (s *Store) checkKey(op, key string) error { return s3compat.CheckKey(op, key, s.caps.OddKeys) }
 
@@ -91,11 +113,15 @@ func (s *Store) checkKey(op, key string) error { return s3compat.CheckKey(op, ke
 func (s *Store) checkPrefixConflict(ctx context.Context, op, key string) error {
 	return s3compat.CheckPrefixConflict(ctx, op, key, s.caps, s3compat.ConflictProbe{
 		Head: func(ctx context.Context, k string) error {
-			_, err := s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(k)})
+			_, err := call(s, nil, mapper(op, key), func() (*s3.HeadObjectOutput, error) {
+				return s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(k)})
+			})
 			return err
 		},
 		AnyBelow: func(ctx context.Context, prefix string) (bool, error) {
-			out, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1)})
+			out, err := call(s, nil, mapper(op, key), func() (*s3.ListObjectsV2Output, error) {
+				return s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1)})
+			})
 			if err != nil {
 				return false, err
 			}

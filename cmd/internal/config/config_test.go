@@ -176,6 +176,7 @@ func TestCredentialsFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "AK1", l.Address.User)
 	require.Equal(t, "se/cr+et", l.Address.Secret)
+	require.Equal(t, p, l.Address.CredentialsFile, "the backends follow the file")
 
 	require.NoError(t, os.WriteFile(p, []byte("access_key_id AK1\n"), 0o600))
 	_, err = Resolve(f, "r:")

@@ -1,14 +1,14 @@
 package config
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/credfile"
 )
 
 // Location is what a user-typed location resolves to: a local path, or a
@@ -208,44 +208,26 @@ func credentialsFromEnv(a *providers.Address) error {
 
 // CredentialsFromFile reads KEY=VALUE lines (access_key_id,
 // secret_access_key, account_key, sas_token, service_account, private_key)
-// into the address. Errors name the file and the line, never a value.
+// into the address and records the file (as an absolute path) in
+// a.CredentialsFile, so the backends that can re-read it when it changes.
+// Errors name the file and the line, never a value.
 func CredentialsFromFile(a *providers.Address, path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("%w: credentials file %s: %v", ErrConfig, path, unwrapPathErr(err))
-	}
-	vals := map[string]string{}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	line := 0
-	for sc.Scan() {
-		line++
-		s := strings.TrimSpace(sc.Text())
-		if s == "" || strings.HasPrefix(s, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(s, "=")
-		if !ok {
-			return fmt.Errorf("%w: credentials file %s line %d: expected KEY=VALUE", ErrConfig, path, line)
-		}
-		vals[strings.ToLower(strings.TrimSpace(k))] = strings.Trim(strings.TrimSpace(v), `"'`)
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
 	}
 	switch a.Scheme {
-	case "s3", "cw":
-		a.User, a.Secret = vals["access_key_id"], vals["secret_access_key"]
-		if a.User == "" || a.Secret == "" {
-			return fmt.Errorf("%w: credentials file %s needs access_key_id and secret_access_key", ErrConfig, path)
+	case "s3", "cw", "az", "gs":
+	default: // file:// takes no credentials
+		if _, err := credfile.Read(path); err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
 		}
-	case "az":
-		a.Secret, a.SAS = vals["account_key"], vals["sas_token"]
-		if a.Secret == "" && a.SAS == "" {
-			return fmt.Errorf("%w: credentials file %s needs account_key or sas_token", ErrConfig, path)
-		}
-	case "gs":
-		a.User, a.Secret = vals["service_account"], strings.ReplaceAll(vals["private_key"], `\n`, "\n")
-		if a.User == "" || a.Secret == "" {
-			return fmt.Errorf("%w: credentials file %s needs service_account and private_key", ErrConfig, path)
-		}
+		return nil
 	}
+	c, err := credfile.Load(a.Scheme, path)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	c.Apply(a)
+	a.CredentialsFile = path
 	return nil
 }

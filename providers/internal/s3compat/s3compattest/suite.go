@@ -81,6 +81,7 @@ func run(t *testing.T, b Backend) {
 		{"UnreachableIsUnavailableQuickly", testUnreachableIsUnavailableQuickly},
 		{"MinIOHidesPrefixUnderObject", testMinIOHidesPrefixUnderObject},
 		{"IMDSNotProbedWhenDisabled", testIMDSNotProbedWhenDisabled},
+		{"CredentialsFileRotation", testCredentialsFileRotation},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, b) })
 	}

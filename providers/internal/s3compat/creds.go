@@ -1,0 +1,124 @@
+package s3compat
+
+import (
+	"errors"
+	"io"
+	"sync/atomic"
+
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/credfile"
+)
+
+// FileCreds follows an address's credentials file (Address.CredentialsFile)
+// for a backend: the SDK's credentials provider takes its values from
+// Current (or Stale tells it to), and Retry re-runs a request that failed on
+// credentials once the file holds newer ones. A nil *FileCreds stands for
+// static credentials: Retry then just calls.
+type FileCreds struct {
+	src     *credfile.Source
+	served  atomic.Uint64 // generation of the values the SDK holds
+	onNewer atomic.Pointer[func()]
+}
+
+// NewFileCreds follows a.CredentialsFile; nil when the address has none.
+// The error is the file's (it names the file, never a value).
+func NewFileCreds(a providers.Address) (*FileCreds, error) {
+	if a.CredentialsFile == "" {
+		return nil, nil
+	}
+	src, err := credfile.NewSource(a.Scheme, a.CredentialsFile, 0)
+	if err != nil {
+		return nil, providers.NewOpError("open", "", providers.ErrPermission, err)
+	}
+	return &FileCreds{src: src}, nil
+}
+
+// NewFileCredsFrom follows src (tests pick its interval).
+func NewFileCredsFrom(src *credfile.Source) *FileCreds { return &FileCreds{src: src} }
+
+// OnNewer sets what to do when a failed request finds newer credentials in
+// the file, before it is re-run: drop the SDK's cached values.
+func (f *FileCreds) OnNewer(fn func()) { f.onNewer.Store(&fn) }
+
+// Current returns the credentials to sign with (the file is looked at
+// again when the source's interval has passed) and records their
+// generation as the one the SDK holds.
+func (f *FileCreds) Current() credfile.Creds {
+	c, g := f.src.Current()
+	f.served.Store(g)
+	return c
+}
+
+// Stale reports whether the file holds credentials newer than the ones the
+// SDK took last (the file is stat'ed at most once per interval).
+func (f *FileCreds) Stale() bool { return f.src.Check() != f.served.Load() }
+
+// Retry returns call's result; when call failed on credentials (see
+// AuthFailure), the file, re-read now, holds newer credentials than the
+// SDK signed with, and again (nil: always) agrees, it drops the SDK's
+// cached values and returns the result of one more call.
+func Retry[T any](f *FileCreds, again func() bool, call func() (T, error)) (T, error) {
+	if f == nil {
+		return call()
+	}
+	used := f.served.Load()
+	v, err := call()
+	if err == nil || !AuthFailure(err) {
+		return v, err
+	}
+	if f.src.Reload() == used || (again != nil && !again()) {
+		return v, err
+	}
+	if fn := f.onNewer.Load(); fn != nil {
+		(*fn)()
+	}
+	return call()
+}
+
+// Retry0 is Retry for a call with no result.
+func Retry0(f *FileCreds, call func() error) error {
+	_, err := Retry(f, nil, func() (struct{}, error) { return struct{}{}, call() })
+	return err
+}
+
+// AuthFailure reports an error mapped by MapError that may come from
+// credentials the server no longer takes: ErrPermission or ErrExpired, or
+// a 401/403 (InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied, ...).
+func AuthFailure(err error) bool {
+	var oe *providers.OpError
+	if !errors.As(err, &oe) {
+		return false
+	}
+	return errors.Is(oe.Kind, providers.ErrPermission) || errors.Is(oe.Kind, providers.ErrExpired) ||
+		oe.Status == 401 || oe.Status == 403
+}
+
+// Rewinder returns the again function of Retry for a request that sent r:
+// it seeks r back to where it is now, or says no when r cannot seek. A
+// size-0 body is never read, so it can always be sent again.
+func Rewinder(r io.Reader, size int64) func() bool {
+	if size == 0 {
+		return nil
+	}
+	sk, ok := r.(io.Seeker)
+	if !ok {
+		return func() bool { return false }
+	}
+	start, err := sk.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return func() bool { return false }
+	}
+	return func() bool {
+		_, err := sk.Seek(start, io.SeekStart)
+		return err == nil
+	}
+}
+
+// StatusOf is the HTTP status of an error mapped by MapError, 0 when none.
+func StatusOf(err error) int {
+	var oe *providers.OpError
+	if errors.As(err, &oe) {
+		return oe.Status
+	}
+	return 0
+}
