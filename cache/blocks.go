@@ -236,7 +236,24 @@ var errRetry = errors.New("retry lookup")
 // without fsync and recorded with their CRC32C. A block from before an
 // unclean shutdown is verified on its first read; a bad one is dropped and
 // fetched again. fetch nil makes a miss ErrNotCached.
+//
+// A miss returns once the fetched block is stored (or could not be: then
+// the handle holds the bytes in memory). See OpenBlockFast.
 func (c *Cache) OpenBlock(ctx context.Context, id BlockID, fetch FetchFunc) (*BlockHandle, error) {
+	return c.openBlock(ctx, id, fetch, true)
+}
+
+// OpenBlockFast is OpenBlock for readers in a hurry: a miss returns as soon
+// as the bytes have arrived, with a handle reading them from memory
+// (Cached false), while the flight stores the block in the background;
+// callers arriving meanwhile share those bytes. Hold such a handle only for
+// the read at hand: open the block again for the next one, which then
+// finds it on disk.
+func (c *Cache) OpenBlockFast(ctx context.Context, id BlockID, fetch FetchFunc) (*BlockHandle, error) {
+	return c.openBlock(ctx, id, fetch, false)
+}
+
+func (c *Cache) openBlock(ctx context.Context, id BlockID, fetch FetchFunc, stored bool) (*BlockHandle, error) {
 	if id.Index < 0 {
 		return nil, fmt.Errorf("%w: block index %d", ErrInvalid, id.Index)
 	}
@@ -263,7 +280,7 @@ func (c *Cache) OpenBlock(ctx context.Context, id BlockID, fetch FetchFunc) (*Bl
 		if fetch == nil {
 			return nil, fmt.Errorf("%w: %v", ErrNotCached, id)
 		}
-		h, err := c.fetchBlock(ctx, id, k, fetch)
+		h, err := c.fetchBlock(ctx, id, k, fetch, stored)
 		if errors.Is(err, errRetry) {
 			continue
 		}
@@ -419,16 +436,27 @@ func putBlockTx(tx *bolt.Tx, bkey []byte, rec blockRec, d *delta) error {
 }
 
 // flight is one fetch in progress. Its fields other than waiters are
-// written by the fetching goroutine before done is closed.
+// written by the fetching goroutine before ready is closed.
+//
+// A flight has two phases. Once the bytes have arrived (ready), every
+// waiter is answered from memory at once: a reader never waits for the
+// cache's disk. The flight then writes the block to disk and commits its
+// record (done); it stays in Cache.flights until then, so callers arriving
+// in between share its bytes instead of fetching them again. The bytes stay
+// counted in FetchMemory until they are stored.
 type flight struct {
-	done    chan struct{}
+	ready   chan struct{} // closed once data or err is set
+	done    chan struct{} // closed once the flight is over (stored or not)
 	cancel  context.CancelFunc
 	waiters int // GUARDED_BY(Cache.mu)
 	err     error
-	data    []byte // set when the block could not be cached
+	data    []byte
 }
 
-func (c *Cache) fetchBlock(ctx context.Context, id BlockID, k string, fetch FetchFunc) (*BlockHandle, error) {
+// fetchBlock joins or starts the flight of block id. It answers from
+// memory as soon as the bytes have arrived, or, when stored is set, once
+// the flight is over, from the stored block when there is one.
+func (c *Cache) fetchBlock(ctx context.Context, id BlockID, k string, fetch FetchFunc, stored bool) (*BlockHandle, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -437,43 +465,46 @@ func (c *Cache) fetchBlock(ctx context.Context, id BlockID, k string, fetch Fetc
 	f := c.flights[k]
 	if f == nil {
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		f = &flight{done: make(chan struct{}), cancel: cancel}
+		f = &flight{ready: make(chan struct{}), done: make(chan struct{}), cancel: cancel}
 		c.flights[k] = f
-		c.pins[k]++ // held by the flight until its last waiter is done
+		c.pins[k]++ // held by the flight until it is over and its last waiter is done
+		c.flightsWG.Add(1)
 		go c.runFlight(fctx, f, id, k, fetch)
 	}
 	f.waiters++
 	c.mu.Unlock()
 
+	wait := f.ready
+	if stored {
+		wait = f.done
+	}
 	var err error
 	select {
-	case <-f.done:
+	case <-wait:
 		err = f.err
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	// The flight's pin keeps a stored block from eviction until every
-	// waiter has opened it.
 	defer c.leaveFlight(f, k)
 	if err != nil {
 		return nil, err
 	}
-	if f.data != nil {
-		c.pin(k)
-		return &BlockHandle{c: c, bkey: k, data: f.data, size: int64(len(f.data))}, nil
+	if stored {
+		rec, found, err := c.lookup(ctx, []byte(k))
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			return c.openCached(id, k, rec)
+		}
 	}
-	rec, found, err := c.lookup(ctx, []byte(k))
-	if err != nil {
-		return nil, err
-	}
-	if !found {
-		return nil, errRetry
-	}
-	return c.openCached(id, k, rec)
+	c.pin(k)
+	return &BlockHandle{c: c, bkey: k, data: f.data, size: int64(len(f.data))}, nil
 }
 
 // leaveFlight ends one waiter's interest. The last waiter cancels a fetch
-// still running and, once it is done, releases the flight's pin.
+// whose bytes have not arrived; a flight storing its bytes goes on. The
+// flight's pin is released once it is over and has no waiter.
 func (c *Cache) leaveFlight(f *flight, k string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -486,14 +517,20 @@ func (c *Cache) leaveFlight(f *flight, k string) {
 		if c.pins[k]--; c.pins[k] <= 0 {
 			delete(c.pins, k)
 		}
+		return
+	default:
+	}
+	select {
+	case <-f.ready:
 	default:
 		f.cancel() // runFlight releases the pin when it ends with no waiters
 	}
 }
 
 func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, fetch FetchFunc) {
+	defer c.flightsWG.Done()
 	defer f.cancel()
-	f.data, f.err = c.doFetch(ctx, id, fetch)
+	c.doFetch(ctx, f, id, fetch)
 	c.mu.Lock()
 	delete(c.flights, k)
 	close(f.done)
@@ -505,25 +542,28 @@ func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, 
 	c.mu.Unlock()
 }
 
-// doFetch fetches and stores a block; it returns the data only when the
-// cache had no room to store it.
-func (c *Cache) doFetch(ctx context.Context, id BlockID, fetch FetchFunc) ([]byte, error) {
+// doFetch fetches a block, hands its bytes to the waiters (closing
+// f.ready) and stores it. A block that cannot be stored (no room, a disk
+// error) was still served; the next reader fetches it again.
+func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchFunc) {
 	if err := c.fetchMem.Acquire(ctx, c.opts.BlockSize); err != nil {
-		return nil, err
+		f.err = err
+		close(f.ready)
+		return
 	}
 	defer c.fetchMem.Release(c.opts.BlockSize)
 	data, err := fetch(ctx)
+	if err == nil && int64(len(data)) > c.opts.BlockSize {
+		err = fmt.Errorf("%w: fetched %d bytes for block %v, block size is %d", ErrInvalid, len(data), id, c.opts.BlockSize)
+	}
+	f.data, f.err = data, err
+	close(f.ready)
 	if err != nil {
-		return nil, err
+		return
 	}
-	if int64(len(data)) > c.opts.BlockSize {
-		return nil, fmt.Errorf("%w: fetched %d bytes for block %v, block size is %d", ErrInvalid, len(data), id, c.opts.BlockSize)
+	if err := c.storeBlock(ctx, id, data, false); err != nil && !errors.Is(err, errNoRoom) {
+		c.storeErrors.Add(1)
 	}
-	err = c.storeBlock(ctx, id, data, false)
-	if errors.Is(err, errNoRoom) {
-		return data, nil
-	}
-	return nil, err
 }
 
 // WriteBlock stores data as block id, dirty: it is never evicted until
@@ -563,7 +603,13 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 	bkey := id.key()
 	var d delta
 	var old *blockRec
-	err := c.update(ctx, func(tx *bolt.Tx) error {
+	// A clean block's record joins concurrent commits (bbolt's Batch: one
+	// fdatasync for many blocks); a dirty block's is committed by itself.
+	commit := c.update
+	if !dirty {
+		commit = c.batch
+	}
+	err := commit(ctx, func(tx *bolt.Tx) error {
 		d, old = delta{}, nil
 		if v := tx.Bucket(bktBlocks).Get(bkey); v != nil {
 			o, err := decodeBlockRec(v)

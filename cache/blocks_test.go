@@ -290,3 +290,46 @@ func corruptFile(t *testing.T, p string) {
 	b[len(b)/2] ^= 0xff
 	require.NoError(t, os.WriteFile(p, b, 0o600))
 }
+
+// TestOpenBlockFastAnswersBeforeStore holds the cache's disk side (the
+// room-making lock every store takes) while two readers open a cold block
+// with OpenBlockFast: both are answered from memory by one fetch, the block
+// is not on disk yet, and once the store is let go it is, so a later open
+// reads it from disk without fetching.
+func TestOpenBlockFastAnswersBeforeStore(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions(t)
+	c := openTest(t, opts)
+	id := BlockID{Store: "s", Key: "data.bin", Version: `"v1"`, Index: 0}
+	var calls atomic.Int64
+	fetch := countingFetch(id, int(opts.BlockSize), &calls, 0)
+	want := blockData(id, int(opts.BlockSize))
+
+	c.evictMu.Lock() // the store waits here
+	for i := 0; i < 2; i++ {
+		h, err := c.OpenBlockFast(ctx, id, fetch)
+		require.NoError(t, err)
+		require.False(t, h.Cached(), "answered from memory while the store waits")
+		got := make([]byte, len(want))
+		n, err := h.ReadAt(got, 0)
+		require.NoError(t, err)
+		require.Equal(t, len(want), n)
+		require.Equal(t, want, got)
+		require.NoError(t, h.Close())
+	}
+	require.Equal(t, int64(1), calls.Load(), "the second reader shares the flight")
+	_, err := c.ReadBlock(ctx, id, nil)
+	require.ErrorIs(t, err, ErrNotCached, "not stored yet")
+	c.evictMu.Unlock()
+
+	c.flightsWG.Wait()
+	h, err := c.OpenBlockFast(ctx, id, fetch)
+	require.NoError(t, err)
+	defer h.Close()
+	require.True(t, h.Cached(), "stored once the disk side was let go")
+	b, err := h.Bytes()
+	require.NoError(t, err)
+	require.Equal(t, want, b)
+	require.Equal(t, int64(1), calls.Load())
+	require.NoError(t, c.checkInvariants())
+}

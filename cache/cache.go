@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,6 +42,11 @@ type Cache struct {
 	unclean bool   // the previous session did not Close
 
 	fetchMem *semaphore.Weighted // bytes of fetched data not yet on disk
+
+	// storeErrors counts fetched blocks that could not be stored (served
+	// from memory, fetched again next time); flightsWG the flights running.
+	storeErrors atomic.Int64
+	flightsWG   sync.WaitGroup
 
 	// evictMu serialises room-making (reservation + eviction).
 	evictMu sync.Mutex
@@ -184,7 +190,11 @@ func (c *Cache) Close() error {
 		return ErrClosed
 	}
 	c.closed = true
+	for _, f := range c.flights {
+		f.cancel() // a fetch or a store in progress ends; its block is fetched again next time
+	}
 	c.mu.Unlock()
+	c.flightsWG.Wait()
 	c.stop()
 	c.bg.Wait()
 	errs := []error{c.flushAccess()}

@@ -28,6 +28,9 @@ type Stats struct {
 	// in progress, in this process.
 	OpenBlocks int `json:"open_blocks"`
 	Fetching   int `json:"fetching"`
+	// StoreErrors counts fetched blocks this process could not write to
+	// the cache (they were served, and are fetched again when read again).
+	StoreErrors int64 `json:"store_errors"`
 	// Unclean: the previous session did not close the cache.
 	Unclean bool `json:"unclean"`
 }
@@ -47,6 +50,7 @@ func (c *Cache) Stats(ctx context.Context) (Stats, error) {
 	c.mu.Lock()
 	s.Blocks, s.Bytes, s.DirtyBlocks, s.DirtyBytes = c.blocks, c.bytes, c.dirtyBlocks, c.dirty
 	s.OpenBlocks, s.Fetching = len(c.pins), len(c.flights)
+	s.StoreErrors = c.storeErrors.Load()
 	c.mu.Unlock()
 	return s, err
 }

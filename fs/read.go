@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/byobfs/byob/cache"
@@ -34,48 +35,10 @@ func newReader(f *FS, key, version string, size int64) *reader {
 		blocks: map[int64]*cache.BlockHandle{}, inflight: map[int64]bool{}, ready: map[int64]bool{}}
 }
 
-// blockBufs recycles the block-sized buffers of fetches: a sequential read
-// fetches one block after another, and each buffer is only needed until the
-// cache has written it to its block file.
-var blockBufs sync.Pool // of *[]byte
-
-// fetchBufs records the buffers one fetch function took from blockBufs.
-type fetchBufs struct {
-	mu   sync.Mutex
-	bufs []*[]byte
-}
-
-// recycle returns the fetch's buffers to the pool. Call it only once
-// OpenBlock returned a handle on a block stored on disk (Cached): then the
-// fetch has ended and nothing refers to its buffer; a block the cache had
-// no room for is served from the buffer itself, which then stays with it.
-func (fb *fetchBufs) recycle(bh *cache.BlockHandle) {
-	if bh == nil || !bh.Cached() {
-		return
-	}
-	fb.mu.Lock()
-	defer fb.mu.Unlock()
-	for _, b := range fb.bufs {
-		blockBufs.Put(b)
-	}
-	fb.bufs = nil
-}
-
-func (r *reader) getBuf(n int64) *[]byte {
-	if p, ok := blockBufs.Get().(*[]byte); ok && int64(cap(*p)) >= n && int64(cap(*p)) == r.f.bsize {
-		*p = (*p)[:n]
-		return p
-	}
-	b := make([]byte, n, max(n, r.f.bsize))
-	return &b
-}
-
 // fetchFunc returns the FetchFunc of block idx: a ranged Get conditional on
-// the version. A changed object is ErrChanged. Its buffers come from
-// blockBufs; give them back with recycle once OpenBlock returned.
-func (r *reader) fetchFunc(idx int64) (cache.FetchFunc, *fetchBufs) {
+// the version. A changed object is ErrChanged.
+func (r *reader) fetchFunc(idx int64) cache.FetchFunc {
 	f := r.f
-	fb := &fetchBufs{}
 	return func(ctx context.Context) ([]byte, error) {
 		off := idx * f.bsize
 		n := min(f.bsize, r.size-off)
@@ -90,53 +53,54 @@ func (r *reader) fetchFunc(idx int64) (cache.FetchFunc, *fetchBufs) {
 			return nil, err
 		}
 		defer body.Close()
-		p := r.getBuf(n)
-		if _, err := io.ReadFull(body, *p); err != nil {
-			blockBufs.Put(p)
+		// A new buffer each time: the cache hands it to every reader of
+		// the block while it stores it, so it is never reused.
+		p := make([]byte, n)
+		if _, err := io.ReadFull(body, p); err != nil {
 			return nil, err
 		}
-		fb.mu.Lock()
-		fb.bufs = append(fb.bufs, p)
-		fb.mu.Unlock()
-		return *p, nil
-	}, fb
+		return p, nil
+	}
 }
 
-// openBlock opens block idx through the cache, fetching it when missing.
+// openBlock opens block idx through the cache, fetching it when missing:
+// the handle may read from memory (the block not stored yet); see
+// cache.OpenBlockFast.
 func (r *reader) openBlock(ctx context.Context, idx int64) (*cache.BlockHandle, error) {
-	fetch, fb := r.fetchFunc(idx)
-	bh, err := r.f.cache.OpenBlock(ctx, r.id(idx), fetch)
-	if err == nil {
-		fb.recycle(bh)
-	}
-	return bh, err
+	return r.f.cache.OpenBlockFast(ctx, r.id(idx), r.fetchFunc(idx))
 }
 
 func (r *reader) id(idx int64) cache.BlockID {
 	return cache.BlockID{Store: r.f.opts.StoreID, Key: r.key, Version: r.version, Index: idx}
 }
 
-// block returns block idx, held open by the reader.
-func (r *reader) block(ctx context.Context, idx int64) (*cache.BlockHandle, error) {
+// block returns block idx and a function to call when done reading it. A
+// block on disk is held open by the reader (its two most recent); one still
+// in memory (being stored) is closed after the read, so that the reader
+// never keeps fetched bytes alive past their store.
+func (r *reader) block(ctx context.Context, idx int64) (*cache.BlockHandle, func(), error) {
 	r.mu.Lock()
 	if bh, ok := r.blocks[idx]; ok {
 		r.mu.Unlock()
-		return bh, nil
+		return bh, func() {}, nil
 	}
 	r.mu.Unlock()
 	bh, err := r.openBlock(ctx, idx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if !bh.Cached() {
+		return bh, func() { bh.Close() }, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closed {
 		bh.Close()
-		return nil, ErrBadHandle
+		return nil, nil, ErrBadHandle
 	}
 	if old, ok := r.blocks[idx]; ok {
 		bh.Close()
-		return old, nil
+		return old, func() {}, nil
 	}
 	r.blocks[idx] = bh
 	r.order = append(r.order, idx)
@@ -148,7 +112,7 @@ func (r *reader) block(ctx context.Context, idx int64) (*cache.BlockHandle, erro
 			delete(r.blocks, drop)
 		}
 	}
-	return bh, nil
+	return bh, func() {}, nil
 }
 
 // ReadAt reads from the object at off.
@@ -160,15 +124,22 @@ func (r *reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	r.advise(off, end)
 	n := 0
 	bs := r.f.bsize
-	for pos := off; pos < end; {
+	for pos, closedRetries := off, 0; pos < end; {
 		idx := pos / bs
-		bh, err := r.block(ctx, idx)
+		bh, done, err := r.block(ctx, idx)
 		if err != nil {
 			return n, err
 		}
 		in := pos - idx*bs
 		want := min(end-pos, bs-in)
 		m, err := bh.ReadAt(p[n:n+int(want)], in)
+		done()
+		if (errors.Is(err, cache.ErrClosed) || errors.Is(err, os.ErrClosed)) && m == 0 && closedRetries < 3 {
+			// A concurrent read on this handle let the block go between
+			// our lookup and our read: open it again.
+			closedRetries++
+			continue
+		}
 		n += m
 		pos += int64(m)
 		if err != nil && !(errors.Is(err, io.EOF) && int64(m) == want) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sort"
 	"strings"
 	"sync"
@@ -53,6 +54,11 @@ func (m *metrics) serve(ctx context.Context, addr string, fss []*byobfs.FS, cach
 		return nil, err
 	}
 	mux := http.NewServeMux()
+	// Go's profiles, for `go tool pprof http://ADDR/debug/pprof/profile`:
+	// the address is the user's choice (loopback in the examples).
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4")
 		var b strings.Builder
