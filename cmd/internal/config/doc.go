@@ -34,6 +34,8 @@
 // AZURE_STORAGE_SAS_TOKEN (az), GOOGLE_APPLICATION_CREDENTIALS (gs, a key
 // file); "file:PATH" reads KEY=VALUE lines (access_key_id,
 // secret_access_key, account_key, sas_token, service_account, private_key)
-// when the store is opened; "chain" drops any inline secret and uses the
-// cloud's default chain.
+// when the location is resolved and records the file in
+// Address.CredentialsFile, which the s3 and minio backends follow while the
+// store is open (see providers/credfile); "chain" drops any inline secret
+// and uses the cloud's default chain.
 package config
