@@ -58,6 +58,22 @@ func (c *Cache) PutFingerprint(ctx context.Context, f Fingerprint) error {
 	})
 }
 
+// PutFingerprints is PutFingerprint for each of fs, in order, in one commit.
+func (c *Cache) PutFingerprints(ctx context.Context, fs []Fingerprint) error {
+	if len(fs) == 0 {
+		return nil
+	}
+	return c.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bktFingerprint)
+		for _, f := range fs {
+			if err := b.Put([]byte(f.Path), encodeFingerprint(f)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
 // GetFingerprint returns the recorded checksums of path when they were
 // recorded for the same size, mtime (to the nanosecond) and inode; ok is
 // false otherwise (the file changed, or was never hashed).

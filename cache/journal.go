@@ -84,7 +84,8 @@ func loadUploadTx(tx *bolt.Tx, store, key string) (*providers.UploadJournal, err
 }
 
 // SaveUpload records j, replacing the journal of (j.Store, j.Key). It is
-// durable (a synced commit) when SaveUpload returns.
+// durable (a synced commit) when SaveUpload returns. Concurrent saves (the
+// parts of several uploads finishing together) share one commit.
 func (c *Cache) SaveUpload(ctx context.Context, j *providers.UploadJournal) error {
 	if j == nil || j.Key == "" && j.UploadID == "" {
 		return fmt.Errorf("%w: empty upload journal", ErrInvalid)
@@ -97,7 +98,7 @@ func (c *Cache) SaveUpload(ctx context.Context, j *providers.UploadJournal) erro
 	}
 	parts := append([]providers.JournalPart(nil), j.Parts...)
 	sort.Slice(parts, func(a, b int) bool { return parts[a].Number < parts[b].Number })
-	return c.update(ctx, func(tx *bolt.Tx) error {
+	return c.batch(ctx, func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bktUploads).Put(uploadKey(j.Store, j.Key), hv); err != nil {
 			return err
 		}
@@ -134,7 +135,7 @@ func (c *Cache) SaveUpload(ctx context.Context, j *providers.UploadJournal) erro
 
 // DeleteUpload forgets the journal of the upload of key to store.
 func (c *Cache) DeleteUpload(ctx context.Context, store, key string) error {
-	return c.update(ctx, func(tx *bolt.Tx) error {
+	return c.batch(ctx, func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bktUploads).Delete(uploadKey(store, key)); err != nil {
 			return err
 		}

@@ -86,6 +86,7 @@ Exit codes: 0 done, 1 failed (nothing deleted), 3 some items failed.`,
 }
 
 func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) error {
+	defer a.startSyncProfile()()
 	opts := bsync.DefaultOptions()
 	switch {
 	case f.checksum && f.sizeOnly:
@@ -167,7 +168,9 @@ func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) erro
 	switch {
 	case err == nil:
 		defer c.Close()
-		opts.Index = cacheIndex{c: c}
+		idx := newCacheIndex(c)
+		defer idx.close() // before c.Close: commits what is pending
+		opts.Index = idx
 		mover.journal = c
 		mover.spillDir = dir
 	case errors.Is(err, cache.ErrLocked):
