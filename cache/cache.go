@@ -48,6 +48,12 @@ type Cache struct {
 	storeErrors atomic.Int64
 	flightsWG   sync.WaitGroup
 
+	// wbMu guards wb, the write-back log (wblog.go); wbSyncMu orders its
+	// syncs. Lock order: wbSyncMu -> wbMu -> bbolt write transaction.
+	wbMu     sync.Mutex
+	wbSyncMu sync.Mutex
+	wb       wbLog
+
 	// evictMu serialises room-making (reservation + eviction).
 	evictMu sync.Mutex
 	// sweepMu: writers of block files hold it shared from before a file
@@ -111,6 +117,7 @@ func Open(opts Options) (*Cache, error) {
 		flights:     map[string]*flight{},
 		access:      map[string]accessUpdate{},
 		listReaders: map[string]int{},
+		wb:          wbLog{pending: map[string]*WriteBack{}},
 	}
 	if err := c.open(fresh); err != nil {
 		db.Close()
@@ -155,6 +162,9 @@ func (c *Cache) open(fresh bool) error {
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
+	if err := c.replayWriteBackLogs(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
 	c.bg.Add(1)
@@ -197,7 +207,7 @@ func (c *Cache) Close() error {
 	c.flightsWG.Wait()
 	c.stop()
 	c.bg.Wait()
-	errs := []error{c.flushAccess()}
+	errs := []error{c.flushAccess(), c.closeWriteBackLog()}
 	// The marker vouches for the data files too: sync them first.
 	if !c.opts.NoSync {
 		errs = append(errs, syncFS(c.dir))

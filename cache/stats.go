@@ -86,6 +86,9 @@ func clearForced() [][]byte { return [][]byte{bktWriteBack, bktUploads, bktUploa
 // write-back entries are kept unless opts.Force. Listing reads in
 // progress fail; open block handles stay readable.
 func (c *Cache) Clear(ctx context.Context, opts ClearOptions) (ClearReport, error) {
+	if err := c.SyncWriteBack(ctx); err != nil { // entries only in the log count too
+		return ClearReport{}, err
+	}
 	c.evictMu.Lock()
 	defer c.evictMu.Unlock()
 	c.sweepMu.Lock()

@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -43,15 +43,14 @@ func (c *Cache) PutWriteBack(ctx context.Context, wb *WriteBack) error {
 	if wb == nil {
 		return fmt.Errorf("%w: nil write-back entry", ErrInvalid)
 	}
+	if wb.ID == "" {
+		c.wbMu.Lock()
+		wb.ID = c.newWriteBackID()
+		c.wbMu.Unlock()
+	}
+	c.updatePending(wb)
 	return c.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bktWriteBack)
-		if wb.ID == "" {
-			seq, err := b.NextSequence()
-			if err != nil {
-				return err
-			}
-			wb.ID = fmt.Sprintf("wb-%012s", strconv.FormatUint(seq, 36))
-		}
 		v, err := json.Marshal(wb)
 		if err != nil {
 			return err
@@ -62,6 +61,9 @@ func (c *Cache) PutWriteBack(ctx context.Context, wb *WriteBack) error {
 
 // GetWriteBack returns the entry id; ok is false when there is none.
 func (c *Cache) GetWriteBack(ctx context.Context, id string) (wb WriteBack, ok bool, err error) {
+	if wb, ok := c.pendingWriteBack(id); ok {
+		return wb, true, ctx.Err()
+	}
 	err = c.view(ctx, func(tx *bolt.Tx) error {
 		v := tx.Bucket(bktWriteBack).Get([]byte(id))
 		if v == nil {
@@ -77,16 +79,22 @@ func (c *Cache) GetWriteBack(ctx context.Context, id string) (wb WriteBack, ok b
 }
 
 // DeleteWriteBack forgets entry id (durably).
+// Concurrent deletes share one commit.
 func (c *Cache) DeleteWriteBack(ctx context.Context, id string) error {
-	return c.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bktWriteBack).Delete([]byte(id)) })
+	c.forgetPending(id)
+	return c.batch(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bktWriteBack).Delete([]byte(id)) })
 }
 
 // ListWriteBack calls fn for each entry in ID order, outside any
 // transaction (fn may update or delete entries).
 func (c *Cache) ListWriteBack(ctx context.Context, fn func(WriteBack) error) error {
 	var all []WriteBack
+	pending := c.pendingWriteBacks()
 	err := c.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bktWriteBack).ForEach(func(k, v []byte) error {
+			if _, ok := pending[string(k)]; ok {
+				return nil // being merged: the log's copy is listed
+			}
 			var wb WriteBack
 			if err := json.Unmarshal(v, &wb); err != nil {
 				return fmt.Errorf("%w: write-back %q: %v", ErrCorrupt, k, err)
@@ -98,6 +106,10 @@ func (c *Cache) ListWriteBack(ctx context.Context, fn func(WriteBack) error) err
 	if err != nil {
 		return err
 	}
+	for _, wb := range pending {
+		all = append(all, wb)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
 	for _, wb := range all {
 		if err := fn(wb); err != nil {
 			return err

@@ -49,6 +49,11 @@ type Options struct {
 	// WriteBack makes close return once the data is staged in the cache and
 	// journaled; the upload runs in the background (see doc.go).
 	WriteBack bool
+	// WriteBackConcurrency is the number of write-back uploads at once (16).
+	WriteBackConcurrency int
+	// SyncInterval is how often write-back entries are made durable on the
+	// cache's disk (1 s): what a crash of the machine may lose.
+	SyncInterval time.Duration
 	// RenameDirLimit is the largest number of objects a directory rename
 	// copies; a larger directory is refused with EXDEV (1000).
 	RenameDirLimit int
@@ -70,6 +75,9 @@ func DefaultOptions() Options {
 		MaxReadahead:      64 << 20,
 		RenameDirLimit:    1000,
 		UploadConcurrency: 4,
+
+		WriteBackConcurrency: 16,
+		SyncInterval:         time.Second,
 	}
 }
 
@@ -144,6 +152,12 @@ func New(opts Options) (*FS, error) {
 	}
 	if opts.RenameDirLimit <= 0 {
 		opts.RenameDirLimit = d.RenameDirLimit
+	}
+	if opts.WriteBackConcurrency <= 0 {
+		opts.WriteBackConcurrency = d.WriteBackConcurrency
+	}
+	if opts.SyncInterval <= 0 {
+		opts.SyncInterval = d.SyncInterval
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -26,23 +26,25 @@ type wbEntry struct {
 	n     *Node
 }
 
-// writeBack is the background upload queue of write-back mode. One worker
-// uploads entries in the order they were staged, so two versions of one key
-// land in order.
+// writeBack is the background upload queue of write-back mode. Up to
+// WriteBackConcurrency workers upload entries in the order they were
+// staged; two entries of one key are never uploaded at once, so the
+// versions of a key land in order.
 type writeBack struct {
 	f *FS
 
 	mu sync.Mutex
 	// The fields below are GUARDED_BY(mu).
-	queue     []*wbEntry
-	active    *wbEntry
-	cancelAct context.CancelFunc
-	changed   chan struct{} // closed and replaced on every change
-	wake      chan struct{}
+	queue   []*wbEntry
+	active  map[*wbEntry]context.CancelFunc
+	keys    map[string]int // active entries by key
+	changed chan struct{}  // closed and replaced on every change
+	wake    chan struct{}
 }
 
 func newWriteBack(f *FS) *writeBack {
-	return &writeBack{f: f, changed: make(chan struct{}), wake: make(chan struct{}, 1)}
+	return &writeBack{f: f, changed: make(chan struct{}), wake: make(chan struct{}, 1),
+		active: map[*wbEntry]context.CancelFunc{}, keys: map[string]int{}}
 }
 
 func (b *writeBack) notifyLocked() {
@@ -54,9 +56,36 @@ func (b *writeBack) notifyLocked() {
 	}
 }
 
+// busyLocked reports whether an entry of key is queued or uploading.
+func (b *writeBack) busyLocked(key string) bool {
+	if b.keys[key] > 0 {
+		return true
+	}
+	for _, e := range b.queue {
+		if e.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// nextLocked takes the first queued entry whose key is not uploading.
+func (b *writeBack) nextLocked() *wbEntry {
+	for i, e := range b.queue {
+		if b.keys[e.key] > 0 {
+			continue
+		}
+		b.queue = append(b.queue[:i:i], b.queue[i+1:]...)
+		return e
+	}
+	return nil
+}
+
 // stage copies the staging file's first size bytes to a write-back file,
-// fsyncs it, journals the entry durably and queues the upload. Called with
-// w.mu held.
+// journals the entry in the cache's write-back log and queues the upload.
+// Neither waits for the disk: both survive the death of this process at
+// once, and the syncer makes them durable within SyncInterval (see
+// cache.AppendWriteBack). Called with w.mu held.
 func (b *writeBack) stage(ctx context.Context, n *Node, w *wfile, key string, size int64, mtime time.Time) error {
 	f := b.f
 	f.mu.Lock()
@@ -68,9 +97,6 @@ func (b *writeBack) stage(ctx context.Context, n *Node, w *wfile, key string, si
 		return err
 	}
 	_, err = io.Copy(out, io.NewSectionReader(w.file, 0, size))
-	if err == nil {
-		err = out.Sync()
-	}
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}
@@ -80,7 +106,7 @@ func (b *writeBack) stage(ctx context.Context, n *Node, w *wfile, key string, si
 	}
 	rec := &cache.WriteBack{Store: f.opts.StoreID, Key: key, StagingPath: path, Size: size,
 		Mtime: mtime, State: cache.WriteBackStaged, Created: time.Now()}
-	if err := f.cache.PutWriteBack(ctx, rec); err != nil {
+	if err := f.cache.AppendWriteBack(ctx, rec); err != nil {
 		os.Remove(path)
 		return err
 	}
@@ -122,37 +148,63 @@ func (b *writeBack) recover(ctx context.Context) error {
 	return nil
 }
 
+// start runs the upload workers and the syncer.
 func (b *writeBack) start() {
 	f := b.f
+	for range f.opts.WriteBackConcurrency {
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			b.work()
+		}()
+	}
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
+		t := time.NewTicker(f.opts.SyncInterval)
+		defer t.Stop()
 		for {
-			b.mu.Lock()
-			var e *wbEntry
-			if len(b.queue) > 0 {
-				e = b.queue[0]
-				b.queue = b.queue[1:]
-				b.active = e
-				var ctx context.Context
-				ctx, b.cancelAct = context.WithCancel(f.ctx)
-				b.mu.Unlock()
-				b.upload(ctx, e)
-				b.mu.Lock()
-				b.cancelAct()
-				b.active = nil
-				b.notifyLocked()
-				b.mu.Unlock()
-				continue
-			}
-			b.mu.Unlock()
 			select {
 			case <-f.ctx.Done():
 				return
-			case <-b.wake:
+			case <-t.C:
+				if err := f.cache.SyncWriteBack(f.ctx); err != nil && f.ctx.Err() == nil {
+					f.log.Error("syncing write-back entries", "err", err)
+				}
 			}
 		}
 	}()
+}
+
+// work uploads queued entries until the FS closes.
+func (b *writeBack) work() {
+	f := b.f
+	for {
+		b.mu.Lock()
+		if e := b.nextLocked(); e != nil {
+			ctx, cancel := context.WithCancel(f.ctx)
+			b.active[e] = cancel
+			b.keys[e.key]++
+			b.mu.Unlock()
+			b.upload(ctx, e)
+			b.mu.Lock()
+			cancel()
+			delete(b.active, e)
+			if b.keys[e.key]--; b.keys[e.key] <= 0 {
+				delete(b.keys, e.key)
+			}
+			b.notifyLocked()
+			b.mu.Unlock()
+			continue
+		}
+		ch := b.changed
+		b.mu.Unlock()
+		select {
+		case <-f.ctx.Done():
+			return
+		case <-ch:
+		}
+	}
 }
 
 func (b *writeBack) upload(ctx context.Context, e *wbEntry) {
@@ -224,9 +276,15 @@ func (b *writeBack) dropKey(key string) {
 		}
 	}
 	b.queue = kept
-	for b.active != nil && b.active.key == key {
-		dropped = append(dropped, b.active)
-		b.cancelAct()
+	seen := map[*wbEntry]bool{}
+	for b.keys[key] > 0 {
+		for e, cancel := range b.active {
+			if e.key == key && !seen[e] {
+				seen[e] = true
+				dropped = append(dropped, e)
+				cancel()
+			}
+		}
 		ch := b.changed
 		b.mu.Unlock()
 		<-ch
@@ -251,10 +309,7 @@ func (b *writeBack) dropKey(key string) {
 func (b *writeBack) waitKey(ctx context.Context, key string) error {
 	for {
 		b.mu.Lock()
-		busy := b.active != nil && b.active.key == key
-		for _, e := range b.queue {
-			busy = busy || e.key == key
-		}
+		busy := b.busyLocked(key)
 		ch := b.changed
 		b.mu.Unlock()
 		if !busy {
@@ -282,9 +337,9 @@ type PendingUpload struct {
 func (f *FS) Pending(ctx context.Context) ([]PendingUpload, error) {
 	var out []PendingUpload
 	f.wb.mu.Lock()
-	active := ""
-	if f.wb.active != nil {
-		active = f.wb.active.id
+	active := map[string]bool{}
+	for e := range f.wb.active {
+		active[e.id] = true
 	}
 	f.wb.mu.Unlock()
 	err := f.cache.ListWriteBack(ctx, func(wb cache.WriteBack) error {
@@ -292,7 +347,7 @@ func (f *FS) Pending(ctx context.Context) ([]PendingUpload, error) {
 			return nil
 		}
 		st := string(wb.State)
-		if wb.ID == active {
+		if active[wb.ID] {
 			st = string(cache.WriteBackUploading)
 		}
 		out = append(out, PendingUpload{ID: wb.ID, Key: wb.Key, Size: wb.Size, State: st, Created: wb.Created})
@@ -307,7 +362,7 @@ func (f *FS) Drain(ctx context.Context) error {
 	b := f.wb
 	for {
 		b.mu.Lock()
-		idle := len(b.queue) == 0 && b.active == nil
+		idle := len(b.queue) == 0 && len(b.active) == 0
 		ch := b.changed
 		b.mu.Unlock()
 		if idle {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -350,4 +351,55 @@ func TestWriteBackRecovery(t *testing.T) {
 	require.Empty(t, p)
 	f.Close()
 	c.Close()
+}
+
+// Write-back uploads run concurrently, but never two of one key: its
+// versions land in the order they were closed.
+func TestWriteBackConcurrentInKeyOrder(t *testing.T) {
+	inner := newMem()
+	st := faulty.Wrap(inner, faulty.Options{})
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var entered []string
+	st.SetBefore(func(op, key string) error {
+		if op == faulty.OpPut {
+			mu.Lock()
+			entered = append(entered, key)
+			mu.Unlock()
+			<-gate
+		}
+		return nil
+	})
+	f := newFS(t, st, func(o *byobfs.Options, c *cache.Options) { o.WriteBack = true })
+	mnt := testMount(t, f, MountOptions{})
+	for i := range 8 {
+		require.NoError(t, os.WriteFile(filepath.Join(mnt, fmt.Sprintf("f%d", i)), []byte("x"), 0o644))
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "v"), []byte("first"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "v"), []byte("second"), 0o644))
+	require.Eventually(t, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(entered) == 9
+	}, 10*time.Second, 5*time.Millisecond, "nine keys upload at once")
+	time.Sleep(50 * time.Millisecond) // a second upload of v would enter now
+	mu.Lock()
+	nv := 0
+	for _, k := range entered {
+		if k == "v" {
+			nv++
+		}
+	}
+	mu.Unlock()
+	require.Equal(t, 1, nv, "one upload of v at a time")
+	close(gate)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, f.Drain(ctx))
+	got, err := get(t, inner, "v")
+	require.NoError(t, err)
+	require.Equal(t, "second", string(got), "the last version closed is the one kept")
+	mu.Lock()
+	require.Len(t, entered, 10)
+	mu.Unlock()
 }
