@@ -130,12 +130,19 @@
 //  1. Default: close(2) returns after the object is on the server (or
 //     fails). fsync(2) likewise.
 //  2. WriteBack: close returns once the contents are copied to a write-back
-//     file in the cache directory, fsynced, and journaled in the index
-//     (cache.PutWriteBack, a synced commit): a crash loses nothing
-//     acknowledged. One background worker uploads entries in order; reads
-//     see the staged data meanwhile. Pending lists entries not yet
-//     uploaded (failed ones included, kept for the user); Drain waits for
-//     the queue. New uploads the entries a previous run left.
+//     file in the cache directory and the entry is appended to the cache's
+//     write-back log (cache.AppendWriteBack): both are in the kernel, so a
+//     crash or SIGKILL of the mount loses nothing acknowledged. Neither
+//     waits for the disk: every SyncInterval (1 s) the syncer makes what
+//     was appended durable in one go (syncfs of the cache's file system,
+//     then one index transaction: group commit), so a crash of the whole
+//     machine loses at most the last interval, as a local disk does.
+//     WriteBackConcurrency (16) workers upload entries in the order they
+//     were staged, never two of one key at once, so a key's versions land
+//     in order; reads see the staged data meanwhile. fsync(2) waits for the
+//     file's upload. Pending lists entries not yet uploaded (failed ones
+//     included, kept for the user); Drain waits for the queue. New uploads
+//     the entries a previous run left (its log is replayed by cache.Open).
 //
 // # Crash points
 //
