@@ -526,7 +526,25 @@ func (h *Handle) Fsync(ctx context.Context) error {
 	if h.w == nil {
 		return nil
 	}
-	return h.w.publish(ctx)
+	if err := h.w.publish(ctx); err != nil {
+		return err
+	}
+	f := h.n.fs
+	if !f.opts.WriteBack {
+		return nil
+	}
+	// Write-back mode: fsync waits for the upload of what it staged.
+	key := h.n.Key()
+	if err := f.wb.waitKey(ctx, key); err != nil {
+		return err
+	}
+	h.n.mu.Lock()
+	failed := h.n.pending != nil && !h.n.removed
+	h.n.mu.Unlock()
+	if failed {
+		return fmt.Errorf("write-back upload of %q failed; it is kept in the cache (byob cache pending)", key)
+	}
+	return nil
 }
 
 // Release is the last close of the handle: a file still dirty (its opener

@@ -403,3 +403,42 @@ func TestWriteBackConcurrentInKeyOrder(t *testing.T) {
 	require.Len(t, entered, 10)
 	mu.Unlock()
 }
+
+// In write-back mode fsync(2) returns once the file is on the server.
+func TestWriteBackFsyncWaitsForUpload(t *testing.T) {
+	inner := newMem()
+	st := faulty.Wrap(inner, faulty.Options{})
+	gate := make(chan struct{})
+	st.SetBefore(func(op, key string) error {
+		if op == faulty.OpPut {
+			<-gate
+		}
+		return nil
+	})
+	f := newFS(t, st, func(o *byobfs.Options, c *cache.Options) { o.WriteBack = true })
+	mnt := testMount(t, f, MountOptions{})
+	fh, err := os.Create(filepath.Join(mnt, "ckpt"))
+	require.NoError(t, err)
+	defer fh.Close()
+	_, err = fh.Write([]byte("weights"))
+	require.NoError(t, err)
+	synced := make(chan error, 1)
+	go func() { synced <- fh.Sync() }()
+	select {
+	case err := <-synced:
+		t.Fatalf("fsync returned before the upload could run: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	_, err = inner.Stat(context.Background(), "ckpt")
+	require.ErrorIs(t, err, providers.ErrNotExist)
+	close(gate)
+	select {
+	case err := <-synced:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("fsync did not return after the upload")
+	}
+	got, err := get(t, inner, "ckpt")
+	require.NoError(t, err)
+	require.Equal(t, "weights", string(got))
+}
