@@ -32,6 +32,8 @@ type mountFlags struct {
 	attrTTL, dirTTL, negTTL                        time.Duration
 	maxInflight                                    int
 	drainTimeout                                   time.Duration
+	syncInterval                                   time.Duration
+	writeBackUploads                               int
 	metricsAddr                                    string
 }
 
@@ -68,6 +70,8 @@ README, "Names"). The source shown in /proc/mounts is the redacted address.`,
 	fl.BoolVar(&f.readOnly, "read-only", false, "refuse every change (EROFS)")
 	fl.BoolVar(&f.allowOther, "allow-other", false, "let other users use the mount (turns on default_permissions)")
 	fl.BoolVar(&f.writeBack, "write-back", false, "close returns once data is staged and journaled; uploads run in the background")
+	fl.DurationVar(&f.syncInterval, "sync-interval", time.Second, "with --write-back: how often staged files and their journal are synced to the cache's disk (what a machine crash may lose)")
+	fl.IntVar(&f.writeBackUploads, "write-back-uploads", 16, "with --write-back: uploads running at once")
 	fl.BoolVar(&f.daemon, "daemon", false, "run in the background; return once the mount is live")
 	fl.BoolVar(&f.debug, "fuse-debug", false, "log every FUSE request")
 	fl.IntVar(&f.uid, "uid", os.Getuid(), "owner of every file")
@@ -195,6 +199,7 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 		o.FileMode, o.DirMode = os.FileMode(fileMode), os.FileMode(dirMode)
 		o.AttrTTL, o.DirTTL, o.NegativeTTL = f.attrTTL, f.dirTTL, f.negTTL
 		o.MaxInflight, o.PartSize = f.maxInflight, partSize
+		o.SyncInterval, o.WriteBackConcurrency = f.syncInterval, f.writeBackUploads
 		o.Logger = a.log
 		fsys, err := byobfs.New(o)
 		if err != nil {
