@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -13,13 +14,77 @@ import (
 	"github.com/byobfs/byob/providers"
 )
 
-// dirListing is one directory's entries as last listed, kept in memory for
-// DirTTL so that the lookups following a readdir (ls -l) cost nothing.
+// dirListing is one directory's entries as last listed, kept in memory
+// for DirTTL so that the lookups following a readdir (ls -l) cost nothing.
+// It is immutable once built (a refresh builds a new one), so readers use
+// it without locks. It holds each entry once, in a compact form: no map
+// by name (a binary search over the sorted entries), and a map by key only
+// for the few files whose name is not their key's last segment (escaped,
+// shadow and shortened names).
 type dirListing struct {
 	fetched time.Time
-	entries []layout.DirEntry
-	byName  map[string]layout.DirEntry
-	byKey   map[string]layout.DirEntry // files only, by object key
+	dirKey  string
+	entries []lsEntry        // sorted by name
+	odd     map[string]int32 // files whose name differs from their key's segment: key -> index
+}
+
+// lsEntry is what a listing keeps of one entry: what readdir, lookup and
+// stat need (listings carry no metadata, ETag or checksums worth keeping).
+type lsEntry struct {
+	name    string
+	key     string // object key; a directory's common prefix ends in "/"
+	version string
+	mtime   time.Time // the server's upload time
+	size    int64
+	isDir   bool
+}
+
+func (e *lsEntry) info() providers.ObjectInfo {
+	return providers.ObjectInfo{Key: e.key, Size: e.size, Version: e.version, ModTime: e.mtime}
+}
+
+// byName returns the entry called name.
+func (l *dirListing) byName(name string) (*lsEntry, bool) {
+	i, ok := sort.Find(len(l.entries), func(i int) int { return strings.Compare(name, l.entries[i].name) })
+	if !ok {
+		return nil, false
+	}
+	return &l.entries[i], true
+}
+
+// byKey returns the file whose object key is key.
+func (l *dirListing) byKey(key string) (*lsEntry, bool) {
+	if i, ok := l.odd[key]; ok {
+		return &l.entries[i], true
+	}
+	seg, ok := strings.CutPrefix(key, l.dirKey)
+	if !ok {
+		return nil, false
+	}
+	if e, ok := l.byName(seg); ok && !e.isDir && e.key == key {
+		return e, true
+	}
+	return nil, false
+}
+
+// newDirListing builds the listing of dirKey from one level of a store
+// listing (names as layout.DirEntries gives them).
+func newDirListing(dirKey string, fetched time.Time, des []layout.DirEntry) *dirListing {
+	l := &dirListing{fetched: fetched, dirKey: dirKey, entries: make([]lsEntry, len(des))}
+	for i, de := range des {
+		l.entries[i] = lsEntry{name: de.Name, key: de.Key, isDir: de.IsDir}
+		if !de.IsDir {
+			e := &l.entries[i]
+			e.version, e.mtime, e.size = de.Entry.Version, de.Entry.ModTime, de.Entry.Size
+			if de.Key != dirKey+de.Name {
+				if l.odd == nil {
+					l.odd = map[string]int32{}
+				}
+				l.odd[de.Key] = int32(i)
+			}
+		}
+	}
+	return l
 }
 
 // DirEntry is one entry of ReadDir.
@@ -27,6 +92,12 @@ type DirEntry struct {
 	Name  string
 	Ino   uint64
 	IsDir bool
+}
+
+// localEntry is an entry only this mount knows.
+type localEntry struct {
+	de DirEntry
+	c  *Node
 }
 
 // listFlight is one List of a directory in progress, shared by every
@@ -103,54 +174,56 @@ func (n *Node) listing(ctx context.Context) (*dirListing, error) {
 	}
 }
 
-// fetchListing reads directory dirKey from the cache index while fresh, else
-// with one List call.
+// fetchListing reads directory dirKey from the cache index while fresh
+// (only the first time this FS lists it: after a change made here the
+// index copy may be older than the change), else with one List call, whose
+// result is then stored in the index page by page.
 func (n *Node) fetchListing(ctx context.Context, dirKey string) (*dirListing, error) {
 	f := n.fs
+	f.mu.Lock()
+	gen := f.listGen[dirKey]
+	f.mu.Unlock()
 	var entries []providers.Entry
 	var fetched time.Time
-	if info, ok, err := f.cache.StatListing(ctx, f.opts.StoreID, dirKey); err == nil && ok && time.Since(info.FetchedAt) <= f.opts.DirTTL {
-		at, ok, err := f.cache.ReadListing(ctx, f.opts.StoreID, dirKey, func(e providers.Entry) error {
-			entries = append(entries, e)
-			return nil
-		})
-		if err != nil || !ok {
-			entries = nil
-		} else {
-			fetched = at
+	// Only what a listing keeps (see lsEntry): a listing of 100,000 keys
+	// should not hold their ETags, content types and checksums meanwhile.
+	add := func(e providers.Entry) error {
+		entries = append(entries, providers.Entry{IsPrefix: e.IsPrefix,
+			ObjectInfo: providers.ObjectInfo{Key: e.Key, Size: e.Size, Version: e.Version, ModTime: e.ModTime}})
+		return nil
+	}
+	if gen == 0 {
+		if info, ok, err := f.cache.StatListing(ctx, f.opts.StoreID, dirKey); err == nil && ok && time.Since(info.FetchedAt) <= f.opts.DirTTL {
+			entries = make([]providers.Entry, 0, info.Entries)
+			at, ok, err := f.cache.ReadListing(ctx, f.opts.StoreID, dirKey, add)
+			if err != nil || !ok {
+				entries = nil
+			} else {
+				fetched = at
+			}
 		}
 	}
-	if fetched.IsZero() {
+	fromStore := fetched.IsZero()
+	if fromStore {
 		entries = entries[:0]
-		err := f.store.List(ctx, providers.ListOptions{Prefix: dirKey, Delimiter: "/"}, func(e providers.Entry) error {
-			entries = append(entries, e)
-			return nil
-		})
-		if err != nil {
+		if err := f.store.List(ctx, providers.ListOptions{Prefix: dirKey, Delimiter: "/"}, add); err != nil {
 			return nil, err
 		}
 		// Stamped when the List completes: a listing of many pages must not
 		// be nearly stale by the time it is used.
 		fetched = time.Now()
-		err = f.cache.PutListing(ctx, f.opts.StoreID, dirKey, fetched, func(yield func(providers.Entry) bool) {
-			for _, e := range entries {
-				if !yield(e) {
-					return
-				}
-			}
-		})
-		if err != nil {
-			f.log.Warn("store listing in cache", "prefix", dirKey, "err", err)
+	}
+	// A directory's mtime is the newest upload time among its objects.
+	var newest time.Time
+	for i := range entries {
+		if !entries[i].IsPrefix && entries[i].ModTime.After(newest) {
+			newest = entries[i].ModTime
 		}
 	}
 	des := layout.DirEntries(entries, dirKey)
-	// A directory's mtime is the newest upload time among its objects.
-	var newest time.Time
-	for _, e := range entries {
-		if !e.IsPrefix && e.ModTime.After(newest) {
-			newest = e.ModTime
-		}
-	}
+	entries = nil
+	l := newDirListing(dirKey, fetched, des)
+	des = nil
 	if !newest.IsZero() {
 		n.mu.Lock()
 		if newest.After(n.attr.Mtime) {
@@ -158,38 +231,107 @@ func (n *Node) fetchListing(ctx context.Context, dirKey string) (*dirListing, er
 		}
 		n.mu.Unlock()
 	}
-	l := &dirListing{fetched: fetched, entries: des,
-		byName: make(map[string]layout.DirEntry, len(des)),
-		byKey:  make(map[string]layout.DirEntry, len(des))}
-	for _, de := range des {
-		l.byName[de.Name] = de
-		if !de.IsDir {
-			l.byKey[de.Key] = de
-		}
+	if fromStore {
+		f.storeListing(ctx, l, gen)
 	}
 	return l, nil
 }
 
-// ReadDir returns the directory's entries sorted by name (without "." and
-// ".."): the server's, as layout.DirEntries names them, plus files and
-// directories only this mount knows yet.
-func (n *Node) ReadDir(ctx context.Context) ([]DirEntry, error) {
+// storeListing writes listing l into the cache index, in key order, from
+// the listing itself (no second copy of its entries). When the directory
+// changed meanwhile (gen moved on), the index copy is dropped again.
+func (f *FS) storeListing(ctx context.Context, l *dirListing, gen uint64) {
+	order := make([]int32, len(l.entries))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(l.entries[a].key, l.entries[b].key) })
+	err := f.cache.PutListing(ctx, f.opts.StoreID, l.dirKey, l.fetched, func(yield func(providers.Entry) bool) {
+		for _, i := range order {
+			e := &l.entries[i]
+			if !yield(providers.Entry{ObjectInfo: e.info(), IsPrefix: e.isDir}) {
+				return
+			}
+		}
+	})
+	if err != nil {
+		f.log.Warn("store listing in cache", "prefix", l.dirKey, "err", err)
+		return
+	}
+	f.mu.Lock()
+	changed := f.listGen[l.dirKey] != gen
+	f.mu.Unlock()
+	if changed {
+		if err := f.cache.InvalidateListing(f.ctx, f.opts.StoreID, l.dirKey); err != nil {
+			f.log.Warn("invalidate listing", "prefix", l.dirKey, "err", err)
+		}
+	}
+}
+
+// DirReader returns a directory's entries one at a time, sorted by name
+// (without "." and ".."): the server's, as layout.DirEntries names them,
+// merged with files and directories only this mount knows yet. It reads
+// the listing in place: a directory of 100,000 entries is not copied to
+// be read.
+type DirReader struct {
+	dir   *Node
+	l     *dirListing
+	i     int          // next listing entry
+	local []localEntry // local-only entries, sorted by name
+	j     int          // next local entry
+	fromL bool         // the entry Next returned last came from the listing
+}
+
+// OpenDir lists directory n (from its listing while fresh) for reading.
+func (n *Node) OpenDir(ctx context.Context) (*DirReader, error) {
 	if !n.isDir {
 		return nil, ErrNotDir
 	}
-	f := n.fs
 	l, err := n.listing(ctx)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]DirEntry, 0, len(l.entries))
-	seen := make(map[string]bool, len(l.entries))
-	for _, de := range l.entries {
-		c := f.nodeFromDirEntry(de, l.fetched)
-		out = append(out, DirEntry{Name: de.Name, Ino: c.ino, IsDir: de.IsDir})
-		seen[de.Name] = true
+	return &DirReader{dir: n, l: l, local: n.localEntries(l)}, nil
+}
+
+// Next returns the next entry and its node, or ok false at the end.
+func (r *DirReader) Next() (de DirEntry, c *Node, ok bool) {
+	f := r.dir.fs
+	for r.i < len(r.l.entries) || r.j < len(r.local) {
+		if r.j < len(r.local) && (r.i >= len(r.l.entries) || r.local[r.j].de.Name < r.l.entries[r.i].name) {
+			de, c = r.local[r.j].de, r.local[r.j].c
+			r.j++
+			r.fromL = false
+		} else {
+			e := &r.l.entries[r.i]
+			r.i++
+			c = f.nodeFromListing(e, r.l.fetched)
+			de = DirEntry{Name: e.name, Ino: c.ino, IsDir: e.isDir}
+			r.fromL = true
+		}
+		return de, c, true
 	}
-	// Local-only entries.
+	return DirEntry{}, nil, false
+}
+
+// CacheTTL is how long the entry Next returned last, and the attributes
+// it carries, may be cached by the kernel when it came from the listing:
+// what is left of max(AttrTTL, DirTTL), which is how long Lookup and Attr
+// answer from that listing themselves. 0 for an entry only this mount
+// knows (the default timeouts apply).
+func (r *DirReader) CacheTTL() time.Duration {
+	if !r.fromL {
+		return 0
+	}
+	f := r.dir.fs
+	return max(0, max(f.opts.AttrTTL, f.opts.DirTTL)-time.Since(r.l.fetched))
+}
+
+// localEntries returns the directory's entries only this mount knows
+// (files being written or waiting for write-back, directories made here
+// on stores without markers) that listing l does not show, sorted by name.
+func (n *Node) localEntries(l *dirListing) []localEntry {
+	f := n.fs
 	dirKey := n.Key()
 	f.mu.Lock()
 	var cands []*Node
@@ -200,18 +342,18 @@ func (n *Node) ReadDir(ctx context.Context) ([]DirEntry, error) {
 			candKeys = append(candKeys, k)
 		}
 	}
-	for k := range f.vdirs {
-		if k != dirKey && strings.HasPrefix(k, dirKey) && !strings.Contains(strings.TrimSuffix(k[len(dirKey):], "/"), "/") {
-			c := f.nodeForLocked(k, true)
-			cands = append(cands, c)
-			candKeys = append(candKeys, k)
-		}
-	}
 	vd := make(map[string]bool, len(f.vdirs))
 	for k := range f.vdirs {
 		vd[k] = true
+		if k != dirKey && strings.HasPrefix(k, dirKey) && !strings.Contains(strings.TrimSuffix(k[len(dirKey):], "/"), "/") {
+			if _, ok := f.nodes[k]; !ok {
+				cands = append(cands, f.nodeForLocked(k, true))
+				candKeys = append(candKeys, k)
+			}
+		}
 	}
 	f.mu.Unlock()
+	var out []localEntry
 	for i, c := range cands {
 		k := candKeys[i]
 		local := false
@@ -228,14 +370,29 @@ func (n *Node) ReadDir(ctx context.Context) ([]DirEntry, error) {
 			continue
 		}
 		name, _ = layout.LongName(name)
-		if seen[name] {
+		if _, ok := l.byName(name); ok {
 			continue
 		}
-		seen[name] = true
-		out = append(out, DirEntry{Name: name, Ino: c.ino, IsDir: c.isDir})
+		out = append(out, localEntry{DirEntry{Name: name, Ino: c.ino, IsDir: c.isDir}, c})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out, nil
+	slices.SortFunc(out, func(a, b localEntry) int { return strings.Compare(a.de.Name, b.de.Name) })
+	return slices.CompactFunc(out, func(a, b localEntry) bool { return a.de.Name == b.de.Name })
+}
+
+// ReadDir returns all the directory's entries, as DirReader does.
+func (n *Node) ReadDir(ctx context.Context) ([]DirEntry, error) {
+	r, err := n.OpenDir(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]DirEntry, 0, len(r.l.entries)+len(r.local))
+	for {
+		de, _, ok := r.Next()
+		if !ok {
+			return out, nil
+		}
+		out = append(out, de)
+	}
 }
 
 // Mkdir makes directory name: a "name/" marker object where the store can

@@ -24,8 +24,20 @@
 //
 //   - Attributes are trusted for AttrTTL (DirTTL when they came from a
 //     listing), listings for DirTTL counted from when their List completed,
-//     absent names for NegativeTTL (the kernel's entry/attr/negative
-//     timeouts are AttrTTL and NegativeTTL). A lookup in a directory that
+//     absent names for NegativeTTL. The kernel's entry/attr/negative
+//     timeouts are AttrTTL and NegativeTTL, except that an entry a readdir
+//     returns from a listing, and its attributes, are cached for what is
+//     left of max(AttrTTL, DirTTL) (what Lookup and Attr would answer from
+//     that listing anyway), and a directory found by a lookup for DirTTL.
+//   - readdir is READDIRPLUS: the directory handle (fusefs.dirHandle over
+//     a DirReader) gives each entry's node and attributes straight from the
+//     listing it reads, so `ls -l` makes no LOOKUP or GETATTR per entry
+//     and no Stat. Those attributes are used as they are: a directory that
+//     takes longer than DirTTL to read is not listed again meanwhile.
+//     Extended attributes outside "user." answer ENOTSUP at the binding,
+//     so ls -l (security.selinux, system.posix_acl_access) stops asking
+//     after the first file instead of costing two requests per file.
+//   - A lookup in a directory that
 //     has been listed answers from that listing; a stale listing is listed
 //     again first, once for all concurrent lookups and readdirs of that
 //     directory (a single flight per directory). So `ls -l` costs one
@@ -35,9 +47,16 @@
 //     Stale attributes of a file are likewise refreshed from its
 //     directory's listing when it has one (a Stat otherwise, or when the
 //     file is no longer listed).
-//   - Listings are stored in the cache index (cache.PutListing, paged) and
-//     reused while fresh, also across restarts; the listing of the
-//     directory being worked on is held in memory for DirTTL.
+//   - A listing in memory (dirListing) holds each entry once, compactly
+//     (name, key, size, version, upload time), sorted by name: lookups
+//     binary-search it, a small map covers the files whose name is not
+//     their key's segment, and readers read it in place (it is immutable;
+//     a refresh builds a new one). Building it from a List holds the
+//     entries (without ETags, checksums, content types) only until
+//     layout.DirEntries has named them. It is then written to the cache
+//     index (cache.PutListing, paged) from itself, in key order; the index
+//     copy is reused while fresh when this FS has not listed that
+//     directory yet (across restarts), never after a change made here.
 //   - Close-to-open: opening a file for reading revalidates its attributes
 //     (one Stat) when they are older than AttrTTL. The handle then reads that
 //     Version only: blocks are keyed by key+Version in the cache and every
@@ -189,8 +208,9 @@
 //     stat, not stored in the bucket, not enforced beyond the kernel's checks).
 //   - chown to the mount's own UID/GID is a no-op; to anyone else EPERM.
 //   - Extended attributes: "user.byob.key" (layout.XattrKey) reads the
-//     node's object key (a directory's prefix); every other name is ENODATA;
-//     setting or removing any is ENOTSUP.
+//     node's object key (a directory's prefix); every other "user." name is
+//     ENODATA, names in other namespaces (security., system., trusted.)
+//     ENOTSUP; setting or removing any is ENOTSUP.
 //
 // # Errors
 //

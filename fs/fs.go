@@ -111,6 +111,7 @@ type FS struct {
 	nextIno  uint64                 // GUARDED_BY(mu)
 	listings map[string]*dirListing // GUARDED_BY(mu) by dir key
 	lflights map[string]*listFlight // GUARDED_BY(mu) Lists in progress by dir key
+	listGen  map[string]uint64      // GUARDED_BY(mu) changes made here per dir key (invalidate)
 	vdirs    map[string]bool        // GUARDED_BY(mu) mkdir'd dirs on stores without markers
 	negs     map[string]time.Time   // GUARDED_BY(mu) negative entries by key
 	dirty    int64                  // GUARDED_BY(mu) bytes in staging files
@@ -178,6 +179,7 @@ func New(opts Options) (*FS, error) {
 		nodes:    map[string]*Node{},
 		listings: map[string]*dirListing{},
 		lflights: map[string]*listFlight{},
+		listGen:  map[string]uint64{},
 		vdirs:    map[string]bool{},
 		negs:     map[string]time.Time{},
 		nextIno:  1,

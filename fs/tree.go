@@ -145,6 +145,12 @@ func (n *Node) Attr(ctx context.Context) (Attr, error) {
 	return n.snapshot(), nil
 }
 
+// KnownAttr returns the node's attributes as last known, without
+// revalidating them: for the entries a readdir is reading from a listing,
+// whose attributes that listing just gave (a directory of 100,000 entries
+// may take longer than DirTTL to read; it is not listed again meanwhile).
+func (n *Node) KnownAttr() Attr { return n.snapshot() }
+
 // refreshFromListing refreshes file n's attributes from its directory's
 // listing when that directory has one in memory (fresh, or refreshed now).
 // It reports false when there is no listing or n is not in it (a Stat must
@@ -164,11 +170,11 @@ func (n *Node) refreshFromListing(ctx context.Context) bool {
 	if err != nil {
 		return false
 	}
-	de, ok := l.byKey[key]
+	e, ok := l.byKey(key)
 	if !ok {
 		return false
 	}
-	f.nodeFromDirEntry(de, l.fetched)
+	f.nodeFromListing(e, l.fetched)
 	n.mu.Lock()
 	fresh := time.Since(n.fetchedAt) <= max(f.opts.AttrTTL, f.opts.DirTTL)
 	n.mu.Unlock()
@@ -290,8 +296,8 @@ func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
 				return nil, err
 			}
 		}
-		if de, ok := l.byName[name]; ok {
-			return f.nodeFromDirEntry(de, l.fetched), nil
+		if e, ok := l.byName(name); ok {
+			return f.nodeFromListing(e, l.fetched), nil
 		}
 		return nil, providers.ErrNotExist
 	}
@@ -304,8 +310,8 @@ func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
 		if lerr != nil {
 			return nil, lerr
 		}
-		if de, ok := l.byName[name]; ok {
-			return f.nodeFromDirEntry(de, l.fetched), nil
+		if e, ok := l.byName(name); ok {
+			return f.nodeFromListing(e, l.fetched), nil
 		}
 	}
 	if errors.Is(err, providers.ErrNotExist) {
@@ -354,14 +360,17 @@ func (f *FS) probe(ctx context.Context, key string) (*Node, error) {
 	return nil, providers.ErrNotExist
 }
 
-func (f *FS) nodeFromDirEntry(de layout.DirEntry, at time.Time) *Node {
-	if de.IsDir {
-		return f.nodeFor(de.Key, true)
+// nodeFromListing returns the node of listing entry e (listed at at),
+// taking its attributes unless the node is being written or already has
+// newer ones.
+func (f *FS) nodeFromListing(e *lsEntry, at time.Time) *Node {
+	if e.isDir {
+		return f.nodeFor(e.key, true)
 	}
-	c := f.nodeFor(de.Key, false)
+	c := f.nodeFor(e.key, false)
 	c.mu.Lock()
-	if c.w == nil && c.pending == nil && (c.fetchedAt.Before(at) || c.attr.Version != de.Entry.Version || !c.remote) {
-		c.setRemoteLocked(de.Entry.ObjectInfo, at)
+	if c.w == nil && c.pending == nil && (c.fetchedAt.Before(at) || c.attr.Version != e.version || !c.remote) {
+		c.setRemoteLocked(e.info(), at)
 		c.listed = true
 	}
 	c.mu.Unlock()
@@ -409,6 +418,7 @@ func parentKey(key string) string {
 // negative entry of key.
 func (f *FS) invalidate(dirKey, key string) {
 	f.mu.Lock()
+	f.listGen[dirKey]++
 	delete(f.listings, dirKey)
 	delete(f.lflights, dirKey)
 	delete(f.negs, key)
@@ -425,6 +435,7 @@ func (n *Node) FS() *FS { return n.fs }
 // dropListing forgets the listing of directory dirKey itself.
 func (f *FS) dropListing(dirKey string) {
 	f.mu.Lock()
+	f.listGen[dirKey]++
 	delete(f.listings, dirKey)
 	delete(f.lflights, dirKey)
 	f.mu.Unlock()

@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,6 +128,11 @@ func BenchmarkMount(b *testing.B) {
 		bigLabel = fmt.Sprintf("%dGiB", sz.big>>30)
 	}
 	tbl := newBenchTable(fmt.Sprintf("byob mount vs raw minio-go, s3fs, rclone mount (issue 5; MinIO on 127.0.0.1; quick=%v)", benchQuick()))
+	if benchRows() == "ls" {
+		lsNote := benchLs(b, owner, tbl, raw, bucket, addr, work, sz)
+		tbl.print("notes: only the ls rows (BYOB_BENCH_ROWS=ls).", lsNote)
+		return
+	}
 	tbl.peerFlags("dd if=SRC of=DST bs=1M status=none   (reads and writes; page cache dropped before each read row: sync; echo 3 > /proc/sys/vm/drop_caches)")
 
 	// The object to read, uploaded once; the same bytes as a local file.
@@ -327,43 +335,10 @@ func BenchmarkMount(b *testing.B) {
 		return measurement{wall: wall, bytes: smallBytes, cpu: procCPU(m.pid) - c0, note: "(includes rclone's default --vfs-write-back 5s)"}
 	})
 
-	// 5. ls -l of a large directory, cold (fresh mount, empty cache) and warm.
-	nList, seedNote := seedListDir(b, raw, bucket, "lsdir/", sz)
-	g = fmt.Sprintf("ls-l-%d-objects", nList)
-	tbl.row(b, g, "raw-LIST-pass", true, func(b *testing.B) measurement {
-		c0 := selfCPU()
-		start := time.Now()
-		n := 0
-		for o := range raw.ListObjects(ctx, bucket, miniogo.ListObjectsOptions{Prefix: "lsdir/"}) {
-			if o.Err != nil {
-				b.Fatal(o.Err)
-			}
-			n++
-		}
-		if n != nList {
-			b.Fatalf("listed %d, want %d", n, nList)
-		}
-		return measurement{wall: time.Since(start), cpu: selfCPU() - c0}
-	})
-	var lsMnt *fuseMount
-	lsRow := func(b *testing.B, cold bool) measurement {
-		if lsMnt == nil {
-			mnt := filepath.Join(work, "byob-ls-mnt")
-			_ = os.MkdirAll(mnt, 0o755)
-			lsMnt = mountByob(b, owner, addr, mnt, filepath.Join(work, "byob-ls-cache"))
-		}
-		if cold {
-			dropCaches(b)
-		}
-		return byobRow(lsMnt, 0, func() time.Duration {
-			d, _ := runPeer(b, os.Environ(), "ls", "-l", filepath.Join(lsMnt.mnt, "lsdir"))
-			return d
-		})
-	}
-	tbl.row(b, g, "byob-mount-ls-l-cold", false, func(b *testing.B) measurement { return lsRow(b, true) })
-	tbl.row(b, g, "byob-mount-ls-l-warm", false, func(b *testing.B) measurement { return lsRow(b, false) })
+	// 5. ls -l of a large directory.
+	lsNote := benchLs(b, owner, tbl, raw, bucket, addr, work, sz)
 	tbl.print("notes: byob CPU is the mount process's (from /proc/PID/stat), raw CPU this test process's; VmHWM is reset before each byob row (clear_refs 5).",
-		seedNote)
+		lsNote)
 }
 
 // seedListDir puts sz.list objects directly below prefix with 64 concurrent
@@ -396,4 +371,105 @@ func seedListDir(b *testing.B, c *miniogo.Client, bucket, prefix string, sz moun
 		}
 	}
 	return n, fmt.Sprintf("ls directory: %d objects seeded in %v with 64 concurrent PUTs", n, time.Since(start).Round(time.Second))
+}
+
+// benchRows is BYOB_BENCH_ROWS: "ls" runs only the ls rows of
+// BenchmarkMount (no 1 GiB object, no small files); empty runs all.
+func benchRows() string { return os.Getenv("BYOB_BENCH_ROWS") }
+
+// benchLs adds the ls -l rows: a raw LIST pass, then `ls -l` through a
+// fresh byob mount (empty cache), cold (page cache, dentries and inodes
+// dropped, as before the raw pass) and warm (right after). Two more rows
+// leave the page cache alone (MinIO then reads no metadata from disk):
+// the raw pass again, and `ls -l` through a second fresh mount. It returns
+// a note with the seeding and the store List calls each byob row made
+// (from the mount's --metrics-addr; one List call is ceil(N/1000) LIST
+// requests, a lookup of the directory itself one more).
+func benchLs(b *testing.B, owner *testing.B, tbl *benchTable, raw *miniogo.Client, bucket, addr, work string, sz mountSizes) string {
+	ctx := context.Background()
+	nList, seedNote := seedListDir(b, raw, bucket, "lsdir/", sz)
+	g := fmt.Sprintf("ls-l-%d-objects", nList)
+	rawPass := func(b *testing.B, drop bool) measurement {
+		if drop {
+			dropCaches(b)
+		}
+		c0 := selfCPU()
+		start := time.Now()
+		n := 0
+		for o := range raw.ListObjects(ctx, bucket, miniogo.ListObjectsOptions{Prefix: "lsdir/"}) {
+			if o.Err != nil {
+				b.Fatal(o.Err)
+			}
+			n++
+		}
+		if n != nList {
+			b.Fatalf("listed %d, want %d", n, nList)
+		}
+		return measurement{wall: time.Since(start), cpu: selfCPU() - c0}
+	}
+	type lsMount struct {
+		m       *fuseMount
+		metrics string
+	}
+	mounts := map[string]*lsMount{}
+	var calls []string
+	lsRow := func(b *testing.B, mount, row string, drop bool) measurement {
+		lm := mounts[mount]
+		if lm == nil {
+			mnt := filepath.Join(work, mount+"-mnt")
+			_ = os.MkdirAll(mnt, 0o755)
+			lm = &lsMount{metrics: freeAddr(b)}
+			lm.m = mountByob(b, owner, addr, mnt, filepath.Join(work, mount+"-cache"), "--metrics-addr", lm.metrics)
+			tbl.peerFlags(lm.m.flags)
+			mounts[mount] = lm
+		}
+		if drop {
+			dropCaches(b)
+		}
+		l0 := storeRequests(lm.metrics, "list")
+		m := byobRow(lm.m, 0, func() time.Duration {
+			d, _ := runPeer(b, os.Environ(), "ls", "-l", filepath.Join(lm.m.mnt, "lsdir"))
+			return d
+		})
+		calls = append(calls, fmt.Sprintf("%s %d", row, storeRequests(lm.metrics, "list")-l0))
+		return m
+	}
+	tbl.row(b, g, "raw-LIST-pass", true, func(b *testing.B) measurement { return rawPass(b, true) })
+	tbl.row(b, g, "byob-mount-ls-l-cold", false, func(b *testing.B) measurement { return lsRow(b, "byob-ls", "cold", true) })
+	tbl.row(b, g, "byob-mount-ls-l-warm", false, func(b *testing.B) measurement { return lsRow(b, "byob-ls", "warm", false) })
+	g += "-page-cache-kept"
+	tbl.row(b, g, "raw-LIST-pass", true, func(b *testing.B) measurement { return rawPass(b, false) })
+	tbl.row(b, g, "byob-mount-ls-l-fresh-mount", false, func(b *testing.B) measurement {
+		return lsRow(b, "byob-ls2", "fresh mount, page cache kept", false)
+	})
+	return seedNote + "; byob store List calls: " + strings.Join(calls, ", ")
+}
+
+// freeAddr returns a loopback address with a port free right now.
+func freeAddr(b *testing.B) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// storeRequests reads byob_store_requests_total{op=op} from a mount's
+// metrics endpoint (-1 when it cannot).
+func storeRequests(addr, op string) int {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	prefix := fmt.Sprintf("byob_store_requests_total{op=%q} ", op)
+	for _, l := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(l, prefix); ok {
+			n, _ := strconv.Atoi(v)
+			return n
+		}
+	}
+	return 0
 }

@@ -3,6 +3,7 @@ package fusefs
 import (
 	"context"
 	"os"
+	"strings"
 	"syscall"
 	"time"
 
@@ -24,7 +25,7 @@ var (
 	_ = (gofs.NodeLookuper)((*node)(nil))
 	_ = (gofs.NodeGetattrer)((*node)(nil))
 	_ = (gofs.NodeSetattrer)((*node)(nil))
-	_ = (gofs.NodeReaddirer)((*node)(nil))
+	_ = (gofs.NodeOpendirHandler)((*node)(nil))
 	_ = (gofs.NodeMkdirer)((*node)(nil))
 	_ = (gofs.NodeCreater)((*node)(nil))
 	_ = (gofs.NodeOpener)((*node)(nil))
@@ -65,13 +66,26 @@ func stable(c *byobfs.Node, ns uint64) gofs.StableAttr {
 	return gofs.StableAttr{Mode: mode, Ino: c.Ino() | ns}
 }
 
-func (n *node) child(ctx context.Context, c *byobfs.Node, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+func (n *node) child(ctx context.Context, c *byobfs.Node, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
 	a, err := c.Attr(ctx)
 	if err != nil {
 		return nil, errno(err)
 	}
 	fillAttr(a, n.ns, &out.Attr)
-	return n.NewInode(ctx, &node{n: c, ns: n.ns}, stable(c, n.ns)), 0
+	return n.inode(ctx, c, name), 0
+}
+
+// inode returns the go-fuse Inode of c: the one the kernel already has for
+// name when it is still c's (as on a second ls), else a new one.
+func (n *node) inode(ctx context.Context, c *byobfs.Node, name string) *gofs.Inode {
+	if name != "" {
+		if ch := n.GetChild(name); ch != nil {
+			if cn, ok := ch.Operations().(*node); ok && cn.n == c {
+				return ch
+			}
+		}
+	}
+	return n.NewInode(ctx, &node{n: c, ns: n.ns}, stable(c, n.ns))
 }
 
 func callerPid(ctx context.Context) uint32 {
@@ -86,7 +100,13 @@ func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*go
 	if err != nil {
 		return nil, errno(err)
 	}
-	return n.child(ctx, c, out)
+	ino, e := n.child(ctx, c, name, out)
+	if e == 0 && c.IsDir() {
+		// That a directory exists is listing information, trusted for
+		// DirTTL (ls -l DIR looks DIR up again after opening it).
+		out.SetEntryTimeout(c.FS().Options().DirTTL)
+	}
+	return ino, e
 }
 
 func (n *node) Getattr(ctx context.Context, fh gofs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -129,20 +149,83 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 	return 0
 }
 
-func (n *node) Readdir(ctx context.Context) (gofs.DirStream, syscall.Errno) {
-	ents, err := n.n.ReadDir(ctx)
+// OpendirHandle lists the directory (from its listing while fresh) and
+// returns a handle that reads it in place. READDIRPLUS takes each entry's
+// attributes from the listing through the handle's Lookup: no LOOKUP or
+// GETATTR per entry, and the kernel may keep them for what is left of the
+// listing's DirTTL.
+func (n *node) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
+	r, err := n.n.OpenDir(ctx)
 	if err != nil {
-		return nil, errno(err)
+		return nil, 0, errno(err)
 	}
-	list := make([]fuse.DirEntry, len(ents))
-	for i, e := range ents {
-		mode := uint32(syscall.S_IFREG)
-		if e.IsDir {
-			mode = syscall.S_IFDIR
+	return &dirHandle{parent: n, r: r}, 0, 0
+}
+
+// dirHandle is an open directory: a DirReader, and the entry it returned
+// last, which READDIRPLUS looks up next.
+type dirHandle struct {
+	parent *node
+	r      *byobfs.DirReader
+	last   *byobfs.Node
+	name   string
+	off    uint64 // entries returned so far
+}
+
+var (
+	_ = (gofs.FileReaddirenter)((*dirHandle)(nil))
+	_ = (gofs.FileLookuper)((*dirHandle)(nil))
+	_ = (gofs.FileSeekdirer)((*dirHandle)(nil))
+)
+
+func (d *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	de, c, ok := d.r.Next()
+	if !ok {
+		d.last, d.name = nil, ""
+		return nil, 0
+	}
+	d.last, d.name = c, de.Name
+	d.off++
+	mode := uint32(syscall.S_IFREG)
+	if de.IsDir {
+		mode = syscall.S_IFDIR
+	}
+	return &fuse.DirEntry{Name: de.Name, Ino: de.Ino | d.parent.ns, Mode: mode, Off: d.off}, 0
+}
+
+// Lookup answers READDIRPLUS for the entry Readdirent returned last: its
+// node is at hand, and its attributes are those of the listing being read
+// (or newer), used as they are.
+func (d *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
+	if d.last == nil || name != d.name {
+		return d.parent.Lookup(ctx, name, out)
+	}
+	fillAttr(d.last.KnownAttr(), d.parent.ns, &out.Attr)
+	if ttl := d.r.CacheTTL(); ttl > 0 {
+		out.SetEntryTimeout(ttl)
+		out.SetAttrTimeout(ttl)
+	}
+	return d.parent.inode(ctx, d.last, name), 0
+}
+
+// Seekdir moves to the off-th entry (offsets count entries from 1); a
+// rewind lists the directory again when its listing is stale.
+func (d *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	if off < d.off {
+		r, err := d.parent.n.OpenDir(ctx)
+		if err != nil {
+			return errno(err)
 		}
-		list[i] = fuse.DirEntry{Name: e.Name, Ino: e.Ino | n.ns, Mode: mode}
+		d.r, d.last, d.name, d.off = r, nil, "", 0
 	}
-	return gofs.NewListDirStream(list), 0
+	for d.off < off {
+		if _, _, ok := d.r.Next(); !ok {
+			break
+		}
+		d.off++
+	}
+	d.last, d.name = nil, ""
+	return 0
 }
 
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
@@ -150,7 +233,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	if err != nil {
 		return nil, errno(err)
 	}
-	return n.child(ctx, c, out)
+	return n.child(ctx, c, "", out)
 }
 
 func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
@@ -158,7 +241,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 	if err != nil {
 		return nil, nil, 0, errno(err)
 	}
-	ino, e := n.child(ctx, c, out)
+	ino, e := n.child(ctx, c, "", out)
 	if e != 0 {
 		h.Release(ctx)
 		return nil, nil, 0, e
@@ -203,6 +286,14 @@ func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 }
 
 func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
+	if !strings.HasPrefix(attr, "user.") {
+		// security.*, system.* (POSIX ACLs), trusted.*: not supported
+		// rather than absent, so that ls -l, which asks for
+		// security.selinux and system.posix_acl_access, stops asking
+		// after the first file of the mount (coreutils remembers a device
+		// that answers ENOTSUP) instead of costing two requests per file.
+		return 0, syscall.EOPNOTSUPP
+	}
 	v, err := n.n.Getxattr(attr)
 	if err != nil {
 		return 0, errno(err)

@@ -1,0 +1,151 @@
+package fusefs
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/cache"
+	byobfs "github.com/byobfs/byob/fs"
+	"github.com/byobfs/byob/layout"
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/faulty"
+	"github.com/byobfs/byob/providers/mem"
+)
+
+// listCounter counts the store's List calls by prefix.
+type listCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *listCounter) before(op, key string) error {
+	if op == faulty.OpList {
+		c.mu.Lock()
+		c.n[key]++
+		c.mu.Unlock()
+	}
+	return nil
+}
+
+func (c *listCounter) get(prefix string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n[prefix]
+}
+
+// `ls -l` through the mount reads the directory's listing once and takes
+// every entry's attributes from it (READDIRPLUS): no Stat, no per-entry
+// lookup, and no second listing even when reading the directory takes
+// longer than DirTTL (here DirTTL is shorter than any readdir).
+func TestLsLongOneListing(t *testing.T) {
+	const n = 3000
+	inner := mem.New(mem.DefaultOptions())
+	ctx := context.Background()
+	for i := range n {
+		_, err := inner.Put(ctx, fmt.Sprintf("d/f%05d", i), bytes.NewReader([]byte("xy")), 2, providers.PutOptions{})
+		require.NoError(t, err)
+	}
+	st := faulty.Wrap(inner, faulty.Options{})
+	lc := &listCounter{n: map[string]int{}}
+	st.SetBefore(lc.before)
+	f := newFS(t, st, func(o *byobfs.Options, _ *cache.Options) {
+		o.DirTTL = time.Millisecond
+		o.AttrTTL = 10 * time.Second
+	})
+	mnt := testMount(t, f, MountOptions{})
+	dir := filepath.Join(mnt, "d")
+
+	out, err := exec.Command("ls", "-l", dir).Output()
+	require.NoError(t, err)
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	require.Len(t, lines, n+1) // "total" and one line per file
+	require.Contains(t, lines[1], " 2 ")
+	require.Equal(t, 1, lc.get("d/"), "one listing of d/")
+	require.Zero(t, st.Calls(faulty.OpStat))
+
+	// The attributes READDIRPLUS gave are what stat shows.
+	var sum int64
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, n)
+	for _, e := range ents {
+		fi, err := e.Info()
+		require.NoError(t, err)
+		sum += fi.Size()
+	}
+	require.Equal(t, int64(2*n), sum)
+	require.Zero(t, st.Calls(faulty.OpStat))
+}
+
+// Extended attributes outside "user." are not supported (EOPNOTSUPP, not
+// ENODATA), so that ls -l asks for security.selinux and POSIX ACLs once
+// per mount rather than once per file; user.byob.key still answers.
+func TestXattrNamespaces(t *testing.T) {
+	st := mem.New(mem.DefaultOptions())
+	_, err := st.Put(context.Background(), "a/b", bytes.NewReader([]byte("x")), 1, providers.PutOptions{})
+	require.NoError(t, err)
+	mnt := testMount(t, newFS(t, st, nil), MountOptions{})
+	p := filepath.Join(mnt, "a", "b")
+	buf := make([]byte, 256)
+	for _, name := range []string{"security.selinux", "system.posix_acl_access", "trusted.x"} {
+		_, err := syscall.Getxattr(p, name, buf)
+		require.ErrorIs(t, err, syscall.EOPNOTSUPP, name)
+	}
+	_, err = syscall.Getxattr(p, "user.other", buf)
+	require.ErrorIs(t, err, syscall.ENODATA)
+	k, err := syscall.Getxattr(p, layout.XattrKey, buf)
+	require.NoError(t, err)
+	require.Equal(t, "a/b", string(buf[:k]))
+}
+
+// Entries a readdir returns from a listing carry its attributes, and files
+// being written show their local size meanwhile; a rewind lists again once
+// the listing is stale.
+func TestReaddirLocalAndRewind(t *testing.T) {
+	st := mem.New(mem.DefaultOptions())
+	ctx := context.Background()
+	for _, k := range []string{"d/a", "d/c"} {
+		_, err := st.Put(ctx, k, bytes.NewReader([]byte("abc")), 3, providers.PutOptions{})
+		require.NoError(t, err)
+	}
+	mnt := testMount(t, newFS(t, st, func(o *byobfs.Options, _ *cache.Options) { o.DirTTL = 50 * time.Millisecond }), MountOptions{})
+	dir := filepath.Join(mnt, "d")
+	w, err := os.Create(filepath.Join(dir, "b"))
+	require.NoError(t, err)
+	defer w.Close()
+	_, err = w.Write([]byte("12345"))
+	require.NoError(t, err)
+
+	d, err := os.Open(dir)
+	require.NoError(t, err)
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "c"}, names)
+	for name, size := range map[string]int64{"a": 3, "b": 5, "c": 3} {
+		fi, err := os.Lstat(filepath.Join(dir, name))
+		require.NoError(t, err)
+		require.Equal(t, size, fi.Size(), name)
+	}
+
+	// Out of band: a new object; after DirTTL a rewind shows it.
+	_, err = st.Put(ctx, "d/e", bytes.NewReader([]byte("e")), 1, providers.PutOptions{})
+	require.NoError(t, err)
+	time.Sleep(100 * time.Millisecond)
+	_, err = d.Seek(0, 0)
+	require.NoError(t, err)
+	names, err = d.Readdirnames(-1)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "c", "e"}, names)
+}
