@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"bytes"
 	"context"
 	"crypto/md5"
 	"errors"
@@ -323,6 +324,18 @@ func (s *streamer) sendPart(n int, off, size int64) {
 	}
 }
 
+// partBufs recycles the part buffers of streamed uploads (at most
+// UploadConcurrency per file in use at once).
+var partBufs sync.Pool // of *[]byte
+
+func partBuf(size int64) *[]byte {
+	if p, ok := partBufs.Get().(*[]byte); ok && int64(cap(*p)) >= size {
+		return p
+	}
+	b := make([]byte, size)
+	return &b
+}
+
 func (s *streamer) doPart(n int, off, size int64) error {
 	select {
 	case <-s.ready:
@@ -335,19 +348,27 @@ func (s *streamer) doPart(n int, off, size int64) error {
 	if up == nil {
 		return errors.New("no upload")
 	}
-	crc := crc32.New(providers.CRC32CTable)
-	var md hash.Hash
-	w := io.Writer(crc)
-	if s.alg == providers.ChecksumMD5 {
-		md = md5.New()
-		w = io.MultiWriter(crc, md)
+	// The part is read from the staging file once, into memory, and both
+	// hashed and sent from there.
+	bp := partBuf(size)
+	defer partBufs.Put(bp)
+	buf := (*bp)[:size]
+	got, err := s.file.ReadAt(buf, off)
+	if int64(got) == size {
+		err = nil
 	}
-	got, err := io.Copy(w, io.NewSectionReader(s.file, off, size))
-	if err != nil {
+	if err != nil && !errors.Is(err, io.EOF) {
 		return err
 	}
-	if got != size {
-		return fmt.Errorf("staging file ended at %d: %w", off+got, providers.ErrSizeMismatch)
+	if int64(got) != size {
+		return fmt.Errorf("staging file ended at %d: %w", off+int64(got), providers.ErrSizeMismatch)
+	}
+	crc := crc32.New(providers.CRC32CTable)
+	crc.Write(buf)
+	var md hash.Hash
+	if s.alg == providers.ChecksumMD5 {
+		md = md5.New()
+		md.Write(buf)
 	}
 	var po providers.PartOptions
 	switch s.alg {
@@ -356,7 +377,7 @@ func (s *streamer) doPart(n int, off, size int64) error {
 	case providers.ChecksumMD5:
 		po.Checksum = providers.Checksum{Algorithm: providers.ChecksumMD5, Sum: md.Sum(nil)}
 	}
-	p, err := up.UploadPart(s.ctx, n, io.NewSectionReader(s.file, off, size), size, po)
+	p, err := up.UploadPart(s.ctx, n, bytes.NewReader(buf), size, po)
 	if err != nil {
 		return err
 	}
