@@ -81,15 +81,50 @@ func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dst
 	if err := f.checkKey(dstKey); err != nil {
 		return err
 	}
-	if err := f.settle(ctx, src); err != nil {
-		return err
-	}
 	srcKey := src.Key()
+	retargeted := false
+	if f.opts.WriteBack {
+		// A file whose upload is queued and not started is renamed by
+		// retargeting the upload: no copy. An object already at the old
+		// name is deleted (the queued data supersedes it).
+		src.mu.Lock()
+		w := src.w
+		src.mu.Unlock()
+		if w != nil {
+			if err := w.publish(ctx); err != nil {
+				return err
+			}
+		}
+		if f.wb.queuedOnly(srcKey) {
+			f.wb.dropKey(dstKey) // the renamed file replaces what was queued there
+		}
+		ok, err := f.wb.retarget(ctx, srcKey, dstKey)
+		if err != nil {
+			return err
+		}
+		if ok {
+			retargeted = true
+			src.mu.Lock()
+			remote := src.remote
+			src.remote = false
+			src.mu.Unlock()
+			if remote {
+				if err := f.store.Delete(ctx, srcKey); err != nil && !errors.Is(err, providers.ErrNotExist) {
+					return err
+				}
+			}
+		}
+	}
+	if !retargeted {
+		if err := f.settle(ctx, src); err != nil {
+			return err
+		}
+	}
 	src.mu.Lock()
 	version := src.attr.Version
 	remote := src.remote
 	src.mu.Unlock()
-	if remote {
+	if remote && !retargeted {
 		info, err := f.store.Copy(ctx, srcKey, dstKey, providers.CopyOptions{IfMatch: version})
 		if err != nil {
 			return err
@@ -106,7 +141,9 @@ func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dst
 		if dw != nil {
 			dw.cancel()
 		}
-		f.wb.dropKey(dstKey)
+		if !retargeted {
+			f.wb.dropKey(dstKey)
+		}
 		f.detach(dst, dstKey)
 	}
 	f.mu.Lock()

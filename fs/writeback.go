@@ -305,6 +305,50 @@ func (b *writeBack) dropKey(key string) {
 	}
 }
 
+// retarget moves the queued entries of key from to key to, when none of
+// from is uploading, and journals the change: a rename of a file whose
+// upload has not started then costs no copy. It reports whether it did.
+func (b *writeBack) retarget(ctx context.Context, from, to string) (bool, error) {
+	f := b.f
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.keys[from] > 0 {
+		return false, nil
+	}
+	var es []*wbEntry
+	for _, e := range b.queue {
+		if e.key == from {
+			es = append(es, e)
+		}
+	}
+	if len(es) == 0 {
+		return false, nil
+	}
+	for _, e := range es {
+		rec, ok, err := f.cache.GetWriteBack(ctx, e.id)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, nil
+		}
+		rec.Key = to
+		if err := f.cache.PutWriteBack(ctx, &rec); err != nil {
+			return false, err
+		}
+		e.key = to
+	}
+	b.notifyLocked()
+	return true, nil
+}
+
+// queuedOnly reports whether key has queued entries and none uploading.
+func (b *writeBack) queuedOnly(key string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.keys[key] == 0 && b.busyLocked(key)
+}
+
 // waitKey waits until no entry of key is queued or uploading.
 func (b *writeBack) waitKey(ctx context.Context, key string) error {
 	for {

@@ -442,3 +442,52 @@ func TestWriteBackFsyncWaitsForUpload(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "weights", string(got))
 }
+
+// In write-back mode, renaming a file whose upload has not started moves
+// the upload to the new name: no server-side copy, and the old name never
+// reaches the bucket.
+func TestWriteBackRenameRetargetsQueuedUpload(t *testing.T) {
+	inner := newMem()
+	st := faulty.Wrap(inner, faulty.Options{})
+	gate := make(chan struct{})
+	var mu sync.Mutex
+	var puts []string
+	st.SetBefore(func(op, key string) error {
+		if op == faulty.OpPut {
+			mu.Lock()
+			puts = append(puts, key)
+			mu.Unlock()
+			<-gate
+		}
+		return nil
+	})
+	f := newFS(t, st, func(o *byobfs.Options, c *cache.Options) { o.WriteBack = true; o.WriteBackConcurrency = 1 })
+	mnt := testMount(t, f, MountOptions{})
+	// The one worker is busy with "first", so "ckpt.tmp" stays queued.
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "first"), []byte("1"), 0o644))
+	require.Eventually(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(puts) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.NoError(t, os.WriteFile(filepath.Join(mnt, "ckpt.tmp"), []byte("step 100"), 0o644))
+	require.NoError(t, os.Rename(filepath.Join(mnt, "ckpt.tmp"), filepath.Join(mnt, "ckpt")))
+	b, err := os.ReadFile(filepath.Join(mnt, "ckpt"))
+	require.NoError(t, err)
+	require.Equal(t, "step 100", string(b))
+	_, err = os.Stat(filepath.Join(mnt, "ckpt.tmp"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+	p, err := f.Pending(context.Background())
+	require.NoError(t, err)
+	require.Len(t, p, 2)
+	require.Equal(t, "ckpt", p[1].Key, "the queued entry now names the new key")
+	close(gate)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	require.NoError(t, f.Drain(ctx))
+	got, err := get(t, inner, "ckpt")
+	require.NoError(t, err)
+	require.Equal(t, "step 100", string(got))
+	_, err = inner.Stat(context.Background(), "ckpt.tmp")
+	require.ErrorIs(t, err, providers.ErrNotExist)
+	require.Equal(t, 0, st.Calls(faulty.OpCopy), "no server-side copy")
+	mu.Lock()
+	require.Equal(t, []string{"first", "ckpt"}, puts)
+	mu.Unlock()
+}
