@@ -164,7 +164,9 @@ func TestStreamNeverClosedIsNotPublished(t *testing.T) {
 	f2, err := New(f.opts)
 	require.NoError(t, err)
 	defer f2.Close()
-	require.Equal(t, 1, st.Calls(faulty.OpAbort))
+	// New aborted it before returning. (A part of the first FS still in
+	// flight may then fail and make that FS abort the upload once more.)
+	require.GreaterOrEqual(t, st.Calls(faulty.OpAbort), 1)
 	js = nil
 	require.NoError(t, f.cache.ListUploads(ctx, func(j providers.UploadJournal) error { js = append(js, j); return nil }))
 	require.Empty(t, js)
