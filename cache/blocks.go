@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -143,6 +145,7 @@ type BlockHandle struct {
 	bkey   string
 	f      *os.File // nil when served from memory
 	data   []byte   // the block, when not cached on disk
+	fl     *flight  // the flight whose bytes data are
 	size   int64
 	closed atomic.Bool
 }
@@ -172,10 +175,10 @@ func (h *BlockHandle) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
-// Bytes reads the whole block.
+// Bytes reads the whole block into a new slice.
 func (h *BlockHandle) Bytes() ([]byte, error) {
 	if h.f == nil {
-		return h.data, nil
+		return bytes.Clone(h.data), nil
 	}
 	b := make([]byte, h.size)
 	n, err := h.f.ReadAt(b, 0)
@@ -191,10 +194,41 @@ func (h *BlockHandle) Close() error {
 		return nil
 	}
 	h.c.unpin(h.bkey)
+	if h.fl != nil {
+		h.c.mu.Lock()
+		h.fl.memRefs--
+		h.c.recycleLocked(h.fl)
+		h.c.mu.Unlock()
+	}
 	if h.f != nil {
 		return h.f.Close()
 	}
 	return nil
+}
+
+// blockBufs recycles block-sized fetch buffers (see BlockBuffer).
+var blockBufs sync.Pool // of *[]byte
+
+// BlockBuffer returns a buffer of n bytes (n <= BlockSize) for a FetchFunc
+// to fill and return. The cache takes it back once the block is stored
+// and no handle reads it from memory any more, and hands it to a later
+// fetch: fetching a block then allocates nothing.
+func (c *Cache) BlockBuffer(n int) []byte {
+	if p, ok := blockBufs.Get().(*[]byte); ok && int64(cap(*p)) == c.opts.BlockSize && n <= cap(*p) {
+		return (*p)[:n]
+	}
+	return make([]byte, n, max(int64(n), c.opts.BlockSize))
+}
+
+// recycleLocked gives a flight's buffer back once the flight is over and
+// no memory handle reads it. Called with c.mu held.
+func (c *Cache) recycleLocked(f *flight) {
+	if !f.over || f.memRefs > 0 || f.waiters > 0 || f.data == nil || int64(cap(f.data)) != c.opts.BlockSize {
+		return
+	}
+	b := f.data[:cap(f.data)]
+	f.data = nil
+	blockBufs.Put(&b)
 }
 
 func (c *Cache) pin(bkey string) {
@@ -451,6 +485,8 @@ type flight struct {
 	waiters int // GUARDED_BY(Cache.mu)
 	err     error
 	data    []byte
+	memRefs int  // GUARDED_BY(Cache.mu): open handles reading data
+	over    bool // GUARDED_BY(Cache.mu): done is closed
 }
 
 // fetchBlock joins or starts the flight of block id. It answers from
@@ -498,8 +534,12 @@ func (c *Cache) fetchBlock(ctx context.Context, id BlockID, k string, fetch Fetc
 			return c.openCached(id, k, rec)
 		}
 	}
-	c.pin(k)
-	return &BlockHandle{c: c, bkey: k, data: f.data, size: int64(len(f.data))}, nil
+	c.mu.Lock()
+	c.pins[k]++
+	f.memRefs++
+	data := f.data
+	c.mu.Unlock()
+	return &BlockHandle{c: c, bkey: k, data: data, fl: f, size: int64(len(data))}, nil
 }
 
 // leaveFlight ends one waiter's interest. The last waiter cancels a fetch
@@ -512,6 +552,7 @@ func (c *Cache) leaveFlight(f *flight, k string) {
 	if f.waiters > 0 {
 		return
 	}
+	c.recycleLocked(f)
 	select {
 	case <-f.done:
 		if c.pins[k]--; c.pins[k] <= 0 {
@@ -534,6 +575,8 @@ func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, 
 	c.mu.Lock()
 	delete(c.flights, k)
 	close(f.done)
+	f.over = true
+	c.recycleLocked(f)
 	if f.waiters == 0 {
 		if c.pins[k]--; c.pins[k] <= 0 {
 			delete(c.pins, k)

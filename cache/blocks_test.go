@@ -333,3 +333,47 @@ func TestOpenBlockFastAnswersBeforeStore(t *testing.T) {
 	require.Equal(t, int64(1), calls.Load())
 	require.NoError(t, c.checkInvariants())
 }
+
+// A handle reading a block from memory keeps its bytes after the flight
+// has stored them: the buffer goes back to the pool only once the handle
+// is closed, so later fetches filling pooled buffers never change it.
+func TestOpenBlockFastBufferOutlivesFlight(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions(t)
+	c := openTest(t, opts)
+	bs := int(opts.BlockSize)
+	id := BlockID{Store: "s", Key: "a", Version: "v", Index: 0}
+	want := blockData(id, bs)
+	c.evictMu.Lock()
+	h, err := c.OpenBlockFast(ctx, id, func(context.Context) ([]byte, error) {
+		b := c.BlockBuffer(bs)
+		copy(b, want)
+		return b, nil
+	})
+	require.NoError(t, err)
+	require.False(t, h.Cached())
+	c.evictMu.Unlock()
+	c.flightsWG.Wait() // stored; h still reads the flight's buffer
+	for i := range 4 {
+		other := BlockID{Store: "s", Key: "b", Version: "v", Index: int64(i)}
+		h2, err := c.OpenBlockFast(ctx, other, func(context.Context) ([]byte, error) {
+			b := c.BlockBuffer(bs)
+			for j := range b {
+				b[j] = 0xff
+			}
+			return b, nil
+		})
+		require.NoError(t, err)
+		require.NoError(t, h2.Close())
+		c.flightsWG.Wait()
+	}
+	got := make([]byte, bs)
+	n, err := h.ReadAt(got, 0)
+	require.NoError(t, err)
+	require.Equal(t, bs, n)
+	require.Equal(t, want, got, "the held bytes did not change")
+	require.NoError(t, h.Close())
+	b, err := c.ReadBlock(ctx, id, nil)
+	require.NoError(t, err)
+	require.Equal(t, want, b, "stored intact")
+}

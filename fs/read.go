@@ -53,9 +53,9 @@ func (r *reader) fetchFunc(idx int64) cache.FetchFunc {
 			return nil, err
 		}
 		defer body.Close()
-		// A new buffer each time: the cache hands it to every reader of
-		// the block while it stores it, so it is never reused.
-		p := make([]byte, n)
+		// The cache's buffer: it serves the block from it while storing
+		// it, and takes it back when no reader needs it.
+		p := f.cache.BlockBuffer(int(n))
 		if _, err := io.ReadFull(body, p); err != nil {
 			return nil, err
 		}
