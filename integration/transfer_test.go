@@ -238,12 +238,15 @@ func TestTransferResumeOnMinIO(t *testing.T) {
 	done := len(rec.Parts)
 	require.GreaterOrEqual(t, done, 3)
 
-	proxy.Reset()
+	// The second run's calls are counted at the store, not at the proxy:
+	// requests the first run started just before its cancel can reach the
+	// proxy after that run has returned.
+	counted := faulty.Wrap(st, faulty.Options{})
 	o.AfterPart = nil
-	_, err = transfer.NewUploader(st, o).UploadFile(context.Background(), "resumed", src, size, fp, providers.PutOptions{})
+	_, err = transfer.NewUploader(counted, o).UploadFile(context.Background(), "resumed", src, size, fp, providers.PutOptions{})
 	require.NoError(t, err)
-	require.Equal(t, 13-done, proxy.Count(faulty.KindPutPart), "only missing parts sent")
-	require.Equal(t, 0, proxy.Count(faulty.KindCreate))
+	require.Equal(t, 13-done, counted.Calls(faulty.OpUploadPart), "only missing parts sent")
+	require.Equal(t, 0, counted.Calls(faulty.OpCreateMultipart))
 	rc, _, err := st.Get(context.Background(), "resumed", 0, -1, providers.GetOptions{})
 	require.NoError(t, err)
 	defer rc.Close()

@@ -98,7 +98,12 @@ func (x *executor) upload(ctx context.Context, s *entry, dst *storeSide) (int64,
 			dst.index.RememberRemote(dst.name, key, info.Version, RemoteAttrs{Mtime: fp.ModTime, Checksums: sums})
 			return fp.Size, nil
 		}
-		if err == nil {
+		switch {
+		case errors.Is(verr, ErrSourceChanged):
+			// A change also explains a failed upload (a part no longer
+			// matching the checksum hashed before it was sent): retry.
+			err = errors.Join(verr, err)
+		case err == nil:
 			err = verr
 		}
 		if !errors.Is(err, ErrSourceChanged) || attempt >= x.opts.ChangedRetries || ctx.Err() != nil {

@@ -50,8 +50,12 @@
 // UploadFile reads parts straight from an io.ReaderAt through
 // io.NewSectionReader: a part is never copied into a buffer. Each part is
 // read twice (once to checksum it, once to send it; the page cache serves the
-// second read) because the checksum goes in the request headers. Concurrency
-// parts are in flight at once.
+// second read) because the checksum goes in the request headers. Three
+// stages overlap: one goroutine hashes the parts in order, at most
+// Concurrency parts ahead of the senders; Concurrency parts are in flight at
+// once; one goroutine records the sent parts (journal save, hooks). So a
+// sender waits neither for a checksum nor for a journal commit, and the
+// first wave of parts does not hash all at once before anything is sent.
 //
 // Part size: Options.PartSize (default 16 MiB), raised to the store's
 // MinPartSize, grown (to whole MiB) until the parts fit in MaxParts, and at
@@ -68,8 +72,8 @@
 // (os.TempDir when empty), removed once the part is sent. A stream that ends
 // within the first part is one Put.
 //
-// Memory model: UploadFile holds no part buffers (a 32 KiB copy buffer per
-// part in flight); UploadStream holds at most MemoryLimit bytes of part
+// Memory model: UploadFile holds no part buffers (a 1 MiB hashing buffer
+// and a 32 KiB copy buffer per part in flight); UploadStream holds at most MemoryLimit bytes of part
 // buffers plus Concurrency spill files on disk; Download holds a 1 MiB copy
 // buffer per range in flight.
 //

@@ -143,9 +143,19 @@ type uploadState struct {
 // sendPart uploads part n of size bytes from r (its checksums in sums) and
 // records it.
 func (s *uploadState) sendPart(ctx context.Context, n int, off int64, r io.ReadSeeker, size int64, sums *partSums) error {
-	p, err := s.up.UploadPart(ctx, n, r, size, sums.option(s.alg))
+	d, err := s.uploadPart(ctx, n, off, r, size, sums)
 	if err != nil {
 		return err
+	}
+	return s.finish(ctx, d)
+}
+
+// uploadPart uploads part n of size bytes from r (its checksums in sums)
+// and checks what the store recorded; the caller records it with finish.
+func (s *uploadState) uploadPart(ctx context.Context, n int, off int64, r io.ReadSeeker, size int64, sums *partSums) (doneInfo, error) {
+	p, err := s.up.UploadPart(ctx, n, r, size, sums.option(s.alg))
+	if err != nil {
+		return doneInfo{}, err
 	}
 	if p.Size == 0 {
 		p.Size = size
@@ -154,10 +164,10 @@ func (s *uploadState) sendPart(ctx context.Context, n int, off int64, r io.ReadS
 		p.Number = n
 	}
 	if p.Size != size || p.Number != n {
-		return providers.NewOpError("upload-part", s.key, providers.ErrSizeMismatch,
+		return doneInfo{}, providers.NewOpError("upload-part", s.key, providers.ErrSizeMismatch,
 			fmt.Errorf("part %d: sent %d bytes, the store recorded part %d of %d", n, size, p.Number, p.Size))
 	}
-	return s.finish(ctx, doneInfo{part: p, off: off, crc: sums.crc.Sum32()})
+	return doneInfo{part: p, off: off, crc: sums.crc.Sum32()}, nil
 }
 
 // finish records a finished part, journals it, and runs the crash hooks.
@@ -300,7 +310,7 @@ func (u *Uploader) UploadFile(ctx context.Context, key string, f io.ReaderAt, si
 				fmt.Errorf("%d bytes is over the store's largest Put (%d) and it has no multipart upload", size, caps.MaxPutSize))
 		}
 		sums := newPartSums(alg)
-		if err := hashSection(f, 0, size, sums); err != nil {
+		if err := hashSection(f, 0, size, sums, make([]byte, min(hashBufSize, max(size, 1)))); err != nil {
 			return providers.ObjectInfo{}, providers.NewOpError("upload", key, nil, err)
 		}
 		return u.putOne(ctx, key, io.NewSectionReader(f, 0, size), size, sums, alg, put)
@@ -322,10 +332,9 @@ func (u *Uploader) UploadFile(ctx context.Context, key string, f io.ReaderAt, si
 	return info, nil
 }
 
-// hashSection hashes size bytes of f from off into w, failing when f is
-// shorter.
-func hashSection(f io.ReaderAt, off, size int64, w io.Writer) error {
-	buf := make([]byte, 64<<10)
+// hashSection hashes size bytes of f from off into w through buf, failing
+// when f is shorter.
+func hashSection(f io.ReaderAt, off, size int64, w io.Writer, buf []byte) error {
 	n, err := io.CopyBuffer(w, io.NewSectionReader(f, off, size), buf)
 	if err != nil {
 		return err
@@ -336,33 +345,84 @@ func hashSection(f io.ReaderAt, off, size int64, w io.Writer) error {
 	return nil
 }
 
-// runFile sends the parts not yet done and completes the upload.
+// hashBufSize is the read size of hashSection: large reads, few syscalls.
+const hashBufSize = 1 << 20
+
+// hashedPart is a part whose checksums are known, waiting for a sender.
+type hashedPart struct {
+	n         int
+	off, size int64
+	sums      *partSums
+}
+
+// runFile sends the parts not yet done and completes the upload. Three
+// stages overlap, so a sender waits neither for a checksum nor for a
+// journal commit: one goroutine hashes the parts in order (the checksum
+// goes in the part's request headers), at most Concurrency ahead of the
+// senders; Concurrency senders upload them; one goroutine records each
+// sent part (finish: the journal save, then the AfterPart and crash hooks).
 func (u *Uploader) runFile(ctx context.Context, s *uploadState, f io.ReaderAt, size, ps int64, count int) (providers.ObjectInfo, error) {
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(u.o.Concurrency)
-	for n := 1; n <= count; n++ {
-		s.mu.Lock()
-		_, done := s.done[n]
-		s.mu.Unlock()
-		if done {
-			continue
-		}
-		if gctx.Err() != nil {
-			break
-		}
-		off := int64(n-1) * ps
-		sz := min(ps, size-off)
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err // another part failed while this one waited for a slot
+	hashed := make(chan hashedPart, u.o.Concurrency)
+	sent := make(chan doneInfo, count) // never full: a sender does not wait for the journal
+	g.Go(func() error {
+		defer close(hashed)
+		buf := make([]byte, min(hashBufSize, ps))
+		for n := 1; n <= count; n++ {
+			s.mu.Lock()
+			_, done := s.done[n]
+			s.mu.Unlock()
+			if done {
+				continue
 			}
+			off := int64(n-1) * ps
+			sz := min(ps, size-off)
 			sums := newPartSums(s.alg)
-			if err := hashSection(f, off, sz, sums); err != nil {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			if err := hashSection(f, off, sz, sums, buf); err != nil {
 				return providers.NewOpError("upload-part", s.key, nil, err)
 			}
-			return s.sendPart(gctx, n, off, io.NewSectionReader(f, off, sz), sz, sums)
+			select {
+			case hashed <- hashedPart{n: n, off: off, size: sz, sums: sums}:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+		}
+		return nil
+	})
+	var senders sync.WaitGroup
+	for range u.o.Concurrency {
+		senders.Add(1)
+		g.Go(func() error {
+			defer senders.Done()
+			for h := range hashed {
+				if err := gctx.Err(); err != nil {
+					return err // another part failed
+				}
+				d, err := s.uploadPart(gctx, h.n, h.off, io.NewSectionReader(f, h.off, h.size), h.size, h.sums)
+				if err != nil {
+					return err
+				}
+				sent <- d
+			}
+			return nil
 		})
 	}
+	g.Go(func() error {
+		senders.Wait()
+		close(sent)
+		return nil
+	})
+	g.Go(func() error {
+		for d := range sent {
+			if err := s.finish(gctx, d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err := g.Wait(); err != nil {
 		return providers.ObjectInfo{}, err
 	}
