@@ -3,12 +3,14 @@ package fs
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/byobfs/byob/layout"
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
 	"github.com/byobfs/byob/providers/mem"
@@ -149,4 +151,46 @@ func TestListingStampedAtCompletion(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, st.Calls(faulty.OpList))
 	require.Zero(t, st.Calls(faulty.OpStat))
+}
+
+// A listing finds every entry by name, and every file by key, also those
+// whose name is not their key's segment (a shadowed object, an escaped
+// name, a shortened long name).
+func TestListingLookups(t *testing.T) {
+	long := strings.Repeat("x", 300)
+	var entries []providers.Entry
+	for _, k := range []string{"d/" + long, "d/a", "d/a/", "d/..", "d/plain", "d/z/"} {
+		e := providers.Entry{ObjectInfo: providers.ObjectInfo{Key: k, Size: int64(len(k)), Version: "v" + k}}
+		e.IsPrefix = strings.HasSuffix(k, "/")
+		entries = append(entries, e)
+	}
+	des := layout.DirEntries(entries, "d/")
+	l := newDirListing("d/", time.Now(), des)
+	require.Len(t, l.entries, len(des))
+	odd := 0
+	for _, de := range des {
+		e, ok := l.byName(de.Name)
+		require.True(t, ok, de.Name)
+		require.Equal(t, de.Key, e.key)
+		require.Equal(t, de.IsDir, e.isDir)
+		if de.IsDir {
+			continue
+		}
+		e, ok = l.byKey(de.Key)
+		require.True(t, ok, de.Key)
+		require.Equal(t, de.Name, e.name)
+		require.Equal(t, int64(len(de.Key)), e.size)
+		require.Equal(t, "v"+de.Key, e.version)
+		if de.Name != strings.TrimPrefix(de.Key, "d/") {
+			odd++
+		}
+	}
+	require.Equal(t, 3, odd, "shadowed, escaped and long names")
+	require.Len(t, l.odd, odd)
+	_, ok := l.byName("nope")
+	require.False(t, ok)
+	_, ok = l.byKey("d/z/") // directories are found by name only
+	require.False(t, ok)
+	_, ok = l.byKey("e/plain")
+	require.False(t, ok)
 }

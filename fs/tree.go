@@ -369,7 +369,7 @@ func (f *FS) nodeFromListing(e *lsEntry, at time.Time) *Node {
 	}
 	c := f.nodeFor(e.key, false)
 	c.mu.Lock()
-	if c.w == nil && c.pending == nil && (c.fetchedAt.Before(at) || c.attr.Version != e.version || !c.remote) {
+	if c.w == nil && c.pending == nil && (!c.remote || c.fetchedAt.Before(at)) {
 		c.setRemoteLocked(e.info(), at)
 		c.listed = true
 	}

@@ -387,6 +387,9 @@ func benchRows() string { return os.Getenv("BYOB_BENCH_ROWS") }
 // requests, a lookup of the directory itself one more).
 func benchLs(b *testing.B, owner *testing.B, tbl *benchTable, raw *miniogo.Client, bucket, addr, work string, sz mountSizes) string {
 	ctx := context.Background()
+	if benchRows() == "ls" {
+		sz.seedTime = 10 * time.Minute // the ls rows alone: time to seed 100,000
+	}
 	nList, seedNote := seedListDir(b, raw, bucket, "lsdir/", sz)
 	g := fmt.Sprintf("ls-l-%d-objects", nList)
 	rawPass := func(b *testing.B, drop bool) measurement {
