@@ -60,7 +60,10 @@
 // not an MD5 in general). Listings carry no metadata, so a no-op re-sync
 // costs one listing per side and nothing more once Options.Index remembers
 // the remote attributes by key + Version (filled by the run that uploaded
-// or downloaded an object, or by the one HEAD a compare needed).
+// or downloaded an object, or by the one HEAD a compare needed). The index
+// may write behind (the CLI's commits every 500 ms and at exit, so no
+// transfer waits for a commit): what a killed run had not committed is
+// forgotten, and costs one HEAD per object next time, as on a new node.
 //
 // A source-only key is copied; a destination-only key is deleted with
 // Options.Delete. A directory marker (a zero-byte key ending in "/" in a
@@ -92,7 +95,13 @@
 // warning unless Options.CopyLinks (then followed, loops detected). Writes
 // go to a temporary file ".byob-sync-*.tmp" in the destination directory,
 // get their mtime and are renamed into place, so a killed run leaves whole
-// files or none (its temporary files are never listed). An uploaded local
+// files or none (its temporary files are never listed). Downloaded files
+// are not fsynced (nor are rsync's and rclone's by default): a killed
+// process still leaves whole files or none, but after a power loss the file
+// system may keep a renamed file whose data never reached the disk (on ext4
+// with delayed allocation, an empty file, which differs from the source in
+// size and is fetched again by the next run). A caller that needs the tree
+// durable when the sync returns runs sync(1) after it. An uploaded local
 // file is re-checked (size, mtime) after its last byte is read and before
 // the upload commits, and again after: a change retries the upload
 // (Options.ChangedRetries) and then fails the item (ErrSourceChanged).
