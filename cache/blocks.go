@@ -428,6 +428,7 @@ func (d delta) saveTx(tx *bolt.Tx) error {
 }
 
 func (c *Cache) applyDelta(d delta) {
+	c.filesChanged.Store(true) // a block file was stored or removed
 	c.mu.Lock()
 	c.bytes += d.bytes
 	c.dirty += d.dirty
@@ -635,6 +636,7 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 	path := c.blockPath(id, nonce)
 	c.sweepMu.RLock()
 	defer c.sweepMu.RUnlock()
+	c.filesChanged.Store(true)
 	if err := writeFileAtomic(path, data, dirty && !c.opts.NoSync); err != nil {
 		return fmt.Errorf("cache: writing block %v: %w", id, err)
 	}

@@ -48,6 +48,14 @@ type Cache struct {
 	storeErrors atomic.Int64
 	flightsWG   sync.WaitGroup
 
+	// filesChanged: this session wrote or removed block files, which are
+	// not fsynced one by one, so Close must sync the file system before it
+	// writes the clean marker. A session that only used the index (sync's
+	// remembered metadata, upload journals: synced commits) skips that
+	// syncfs, which would also flush every other dirty file there (a sync's
+	// downloads).
+	filesChanged atomic.Bool
+
 	// wbMu guards wb, the write-back log (wblog.go); wbSyncMu orders its
 	// syncs. Lock order: wbSyncMu -> wbMu -> bbolt write transaction.
 	wbMu     sync.Mutex
@@ -209,7 +217,7 @@ func (c *Cache) Close() error {
 	c.bg.Wait()
 	errs := []error{c.flushAccess(), c.closeWriteBackLog()}
 	// The marker vouches for the data files too: sync them first.
-	if !c.opts.NoSync {
+	if !c.opts.NoSync && c.filesChanged.Load() {
 		errs = append(errs, syncFS(c.dir))
 	}
 	if err := c.db.Close(); err != nil {

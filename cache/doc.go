@@ -69,7 +69,9 @@
 //   - Removal is the reverse: the record is deleted and committed first,
 //     then the file removed.
 //   - Clean/unclean: Open removes Dir/clean (and syncs the directory). Close
-//     syncs the file system, then writes Dir/clean. Every Open increments
+//     syncs the file system when the session wrote or removed block files
+//     (a session that only used the index, as sync's, has nothing unsynced
+//     to vouch for), then writes Dir/clean. Every Open increments
 //     meta "epoch"; an Open without the marker sets meta "trusted" to the new
 //     epoch. A block whose record epoch is older than "trusted" has its CRC
 //     checked on its first read; a mismatch (or a short or missing file)

@@ -134,6 +134,7 @@ func (c *Cache) Clear(ctx context.Context, opts ClearOptions) (ClearReport, erro
 	c.access = map[string]accessUpdate{}
 	c.mu.Unlock()
 	root := filepath.Join(c.dir, blocksDir)
+	c.filesChanged.Store(true)
 	if err := os.RemoveAll(root); err != nil {
 		return rep, err
 	}

@@ -64,3 +64,17 @@ func TestPutFingerprintsBatch(t *testing.T) {
 		require.Equal(t, f, got)
 	}
 }
+
+// A session that only uses the index has no unsynced block file for the
+// clean marker to vouch for, so Close does not sync the file system; one
+// that stores a block does.
+func TestCloseSyncsOnlyAfterBlockFiles(t *testing.T) {
+	ctx := context.Background()
+	c := openTest(t, testOptions(t))
+	require.NoError(t, c.PutRemoteMetas(ctx, []RemoteMetaRecord{{Store: "s", Key: "k", Version: "v", Meta: RemoteMeta{Mtime: time.Unix(1, 0)}}}))
+	require.NoError(t, c.PutFingerprints(ctx, []Fingerprint{{Path: "/x", Size: 1}}))
+	require.False(t, c.filesChanged.Load(), "index writes leave no unsynced file")
+	id := BlockID{Store: "s", Key: "new.bin", Version: "local"}
+	require.NoError(t, c.WriteBlock(ctx, id, blockData(id, int(c.opts.BlockSize))))
+	require.True(t, c.filesChanged.Load(), "a block file makes Close sync the file system")
+}

@@ -195,6 +195,7 @@ func (c *Cache) sweep(ctx context.Context) (sweepResult, error) {
 				if known[p] {
 					continue
 				}
+				c.filesChanged.Store(true)
 				if os.Remove(p) != nil {
 					continue // gone already
 				}
