@@ -396,6 +396,17 @@ func (s *streamer) doPart(n int, off, size int64) error {
 	return nil
 }
 
+// idle reports whether the stream has sent nothing yet (no part, no
+// upload). A publish then uploads the staging file with one Put and keeps
+// the stream for the writes that follow: a flush before the data (a
+// descriptor closed early, as shells and dd do) or a small file never
+// abandons streaming. Called with the wfile's mu held, so no write runs.
+func (s *streamer) idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.broken == nil && s.nparts == 0 && s.up == nil && !s.creating
+}
+
 // finish completes the stream as an object of size bytes: it sends what is
 // left and completes the upload. ok is false when the stream cannot publish
 // the file (abandoned, not contiguous, never started): the caller uploads the

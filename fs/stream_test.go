@@ -247,3 +247,27 @@ func TestLazyFillOnWrite(t *testing.T) {
 	require.NoError(t, h.Release(ctx))
 	require.Equal(t, old, getObj(t, st, "f"))
 }
+
+// A flush before any data (a descriptor closed early, as a shell's
+// redirection or dd does) publishes the empty file and keeps streaming the
+// writes that follow: the data goes up as parts while it is written, not
+// as a second whole upload at close.
+func TestStreamSurvivesEarlyFlush(t *testing.T) {
+	st := streamStore()
+	f := streamFS(t, st)
+	ctx := context.Background()
+	_, h, err := f.Root().Create(ctx, "f", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644, 0)
+	require.NoError(t, err)
+	require.NoError(t, h.Flush(ctx, 0))
+	require.Equal(t, []byte{}, getObj(t, st, "f"), "the flush published the empty file")
+	want := data(3*streamPS+100, 9)
+	writeChunks(t, h, want, 0, 64<<10)
+	require.Eventually(t, func() bool { return st.Calls(faulty.OpUploadPart) >= 3 }, 5*time.Second, 5*time.Millisecond,
+		"parts go up while the file is written")
+	require.NoError(t, h.Flush(ctx, 0))
+	require.NoError(t, h.Release(ctx))
+	require.True(t, bytes.Equal(want, getObj(t, st, "f")))
+	require.Equal(t, 1, st.Calls(faulty.OpPut), "one Put: the empty file")
+	require.Equal(t, 1, st.Calls(faulty.OpCreateMultipart))
+	require.Equal(t, 4, st.Calls(faulty.OpUploadPart))
+}

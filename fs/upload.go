@@ -52,7 +52,7 @@ func (w *wfile) publish(ctx context.Context) error {
 		err      error
 		streamed bool
 	)
-	if st := w.st.Load(); st != nil {
+	if st := w.st.Load(); st != nil && !st.idle() {
 		info, streamed, err = st.finish(uctx, size)
 		if err == nil {
 			// Completed, or given up: either way the next publish uploads
