@@ -411,6 +411,22 @@ func (c *Cache) InvalidateListing(ctx context.Context, store, prefix string) err
 	hkey := listingKey(store, prefix)
 	unlock := c.listMu.lock(string(hkey))
 	defer unlock()
+	// Most calls find nothing to drop (a directory never listed, or
+	// already invalidated by the previous change): a read transaction
+	// says so without a synced commit.
+	stored := false
+	if err := c.view(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bktListings).Get(hkey) != nil {
+			stored = true
+			return nil
+		}
+		base := listingPagesPrefix(store, prefix)
+		k, _ := tx.Bucket(bktListPages).Cursor().Seek(base)
+		stored = k != nil && hasPrefix(k, base) && len(k) == len(base)+12
+		return nil
+	}); err != nil || !stored {
+		return err
+	}
 	return c.update(ctx, func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bktListings).Delete(hkey); err != nil {
 			return err

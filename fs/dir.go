@@ -23,6 +23,7 @@ import (
 // shadow and shortened names).
 type dirListing struct {
 	fetched time.Time
+	started time.Time // when its List began: changes made here since are not in it
 	dirKey  string
 	entries []lsEntry        // sorted by name
 	odd     map[string]int32 // files whose name differs from their key's segment: key -> index
@@ -204,7 +205,9 @@ func (n *Node) fetchListing(ctx context.Context, dirKey string) (*dirListing, er
 		}
 	}
 	fromStore := fetched.IsZero()
+	started := fetched
 	if fromStore {
+		started = time.Now()
 		entries = entries[:0]
 		if err := f.store.List(ctx, providers.ListOptions{Prefix: dirKey, Delimiter: "/"}, add); err != nil {
 			return nil, err
@@ -223,6 +226,7 @@ func (n *Node) fetchListing(ctx context.Context, dirKey string) (*dirListing, er
 	des := layout.DirEntries(entries, dirKey)
 	entries = nil
 	l := newDirListing(dirKey, fetched, des)
+	l.started = started
 	des = nil
 	if !newest.IsZero() {
 		n.mu.Lock()
@@ -358,9 +362,9 @@ func (n *Node) localEntries(l *dirListing) []localEntry {
 		k := candKeys[i]
 		local := false
 		if c.isDir {
-			local = vd[k] || c.hasLocalChildren()
+			local = vd[k] || c.hasLocalChildren() || c.addedSince(l.started)
 		} else {
-			local = c.localOnly()
+			local = c.localOnly() || c.addedSince(l.started)
 		}
 		if !local {
 			continue
@@ -434,7 +438,15 @@ func (n *Node) Mkdir(ctx context.Context, name string, mode os.FileMode) (*Node,
 	c.mode = mode.Perm()
 	c.attr.Mtime = time.Now()
 	c.mu.Unlock()
-	f.invalidate(dirKey, key)
+	f.added(dirKey, c)
+	// The new directory was empty when its name was found free: it starts
+	// with an empty listing, so the files put in it next are not probed
+	// one by one on the server.
+	now := time.Now()
+	f.mu.Lock()
+	f.listGen[key+"/"]++
+	f.listings[key+"/"] = &dirListing{fetched: now, started: now, dirKey: key + "/"}
+	f.mu.Unlock()
 	return c, nil
 }
 

@@ -169,7 +169,7 @@
 // process prints "byob: crash point NAME" and SIGKILLs itself):
 // "fs-mid-upload" (CrashMidUpload) once the 2nd part of a streamed upload is
 // on the server; "fs-after-writeback-ack" (CrashAfterWriteBackAck) in the
-// write-back worker before an entry's upload starts, 500 ms after it woke
+// write-back worker before an entry's upload starts, 2 s after it woke
 // so the close that staged it has been answered. integration/mount_test.go
 // uses both.
 //

@@ -50,9 +50,18 @@ type Node struct {
 	remote    bool      // the object exists on the server as far as we know
 	removed   bool      // unlinked or overwritten: Nlink 0
 	mode      os.FileMode
-	w         *wfile   // open write state, nil when none
-	pending   *wbEntry // newest write-back entry not yet uploaded
-	openVer   string   // Version at the last open (FOPEN_KEEP_CACHE)
+	w         *wfile    // open write state, nil when none
+	pending   *wbEntry  // newest write-back entry not yet uploaded
+	openVer   string    // Version at the last open (FOPEN_KEEP_CACHE)
+	added     time.Time // when this mount last created or uploaded it (see FS.added)
+}
+
+// addedSince reports whether this mount created or uploaded n at or after
+// t and it is still there: a listing started before t does not show it yet.
+func (n *Node) addedSince(t time.Time) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return !n.removed && !n.added.IsZero() && !n.added.Before(t) && (n.isDir || n.remote || n.w != nil || n.pending != nil)
 }
 
 // Ino is the node's inode number, stable for the life of the FS.
@@ -288,6 +297,15 @@ func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
 		return fn, nil
 	}
 	if l != nil {
+		// Created or uploaded here since the listing started.
+		if fn != nil && fn.addedSince(l.started) {
+			return fn, nil
+		}
+		if dn != nil && dn.addedSince(l.started) {
+			return dn, nil
+		}
+	}
+	if l != nil {
 		// The directory has been listed: answer from its listing, listed
 		// again (once, shared by concurrent lookups) when stale, rather
 		// than probing name by name.
@@ -421,6 +439,27 @@ func (f *FS) invalidate(dirKey, key string) {
 	f.listGen[dirKey]++
 	delete(f.listings, dirKey)
 	delete(f.lflights, dirKey)
+	delete(f.negs, key)
+	delete(f.negs, strings.TrimSuffix(key, "/"))
+	f.mu.Unlock()
+	if err := f.cache.InvalidateListing(f.ctx, f.opts.StoreID, dirKey); err != nil {
+		f.log.Warn("invalidate listing", "prefix", dirKey, "err", err)
+	}
+}
+
+// added records that this mount created or uploaded c in directory dirKey.
+// Unlike invalidate it keeps the directory's listing: lookups and readdir
+// show c on top of a listing that started before the change (addedSince),
+// so a directory being filled (cp -r, untar) is not listed or probed
+// again for every file. Only the index's copy of the listing is dropped,
+// for the next mount.
+func (f *FS) added(dirKey string, c *Node) {
+	c.mu.Lock()
+	c.added = time.Now()
+	c.mu.Unlock()
+	key := c.Key()
+	f.mu.Lock()
+	f.listGen[dirKey]++
 	delete(f.negs, key)
 	delete(f.negs, strings.TrimSuffix(key, "/"))
 	f.mu.Unlock()

@@ -81,7 +81,7 @@ func (w *wfile) publish(ctx context.Context) error {
 		n.openVer = ""
 	}
 	n.mu.Unlock()
-	f.invalidate(parentKey(key), key)
+	f.added(parentKey(key), n)
 	return nil
 }
 

@@ -205,7 +205,7 @@ func (n *Node) Create(ctx context.Context, name string, flags int, mode os.FileM
 	if err != nil {
 		return nil, nil, err
 	}
-	f.invalidate(dirKey, key)
+	f.added(dirKey, c)
 	return c, &Handle{n: c, flags: flags, tgid: tgidOf(pid), w: w}, nil
 }
 

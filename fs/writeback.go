@@ -213,7 +213,7 @@ func (b *writeBack) upload(ctx context.Context, e *wbEntry) {
 		// The worker wakes while the close that staged e is still being
 		// answered; give the reply time to reach the application, so the
 		// crash lands after the acknowledgement and before the upload.
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(2 * time.Second)
 		transfer.CrashPoint(CrashAfterWriteBackAck)
 	}
 	file, err := os.Open(e.path)
@@ -247,7 +247,7 @@ func (b *writeBack) upload(ctx context.Context, e *wbEntry) {
 		}
 	}
 	n.mu.Unlock()
-	f.invalidate(parentKey(e.key), e.key)
+	f.added(parentKey(e.key), n)
 }
 
 // fail marks e failed in the journal (kept for the user, see Pending).

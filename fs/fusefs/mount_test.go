@@ -491,3 +491,39 @@ func TestWriteBackRenameRetargetsQueuedUpload(t *testing.T) {
 	require.Equal(t, []string{"first", "ckpt"}, puts)
 	mu.Unlock()
 }
+
+// Filling a new directory (cp -r, untar) costs one Put per file and no List
+// per file: the directory made here starts with an empty listing, and the
+// files created since show on top of it, in lookups and in readdir.
+func TestFillNewDirNoListPerFile(t *testing.T) {
+	inner := newMem()
+	st := faulty.Wrap(inner, faulty.Options{})
+	f := newFS(t, st, func(o *byobfs.Options, c *cache.Options) { o.DirTTL = time.Minute })
+	mnt := testMount(t, f, MountOptions{})
+	dir := filepath.Join(mnt, "run")
+	require.NoError(t, os.Mkdir(dir, 0o755))
+	lists0 := st.Calls(faulty.OpList)
+	const n = 40
+	for i := range n {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%02d", i)), []byte(fmt.Sprint(i)), 0o644))
+	}
+	require.Equal(t, lists0, st.Calls(faulty.OpList), "no List while the files are created")
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, n, "every file created shows in readdir")
+	for i := range n {
+		b, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("f%02d", i)))
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), string(b))
+		got, err := get(t, inner, fmt.Sprintf("run/f%02d", i))
+		require.NoError(t, err)
+		require.Equal(t, fmt.Sprint(i), string(got))
+	}
+	require.Equal(t, lists0, st.Calls(faulty.OpList), "nor while they are read back")
+	require.NoError(t, os.Remove(filepath.Join(dir, "f07")))
+	ents, err = os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, n-1, "an unlinked file is gone from readdir")
+	_, err = os.Stat(filepath.Join(dir, "f07"))
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
