@@ -42,8 +42,19 @@
 //     again first, once for all concurrent lookups and readdirs of that
 //     directory (a single flight per directory). So `ls -l` costs one
 //     listing and no Stat per entry, however long it takes. Only a
-//     directory never listed (or changed by this mount since) is probed
-//     name by name: one List for the object and the prefix of that name.
+//     directory never listed (or whose listing a removal or rename here
+//     dropped) is probed name by name: one List for the object and the
+//     prefix of that name.
+//   - Files and directories this mount creates or uploads are shown on
+//     top of the directory's listing rather than dropping it (FS.added):
+//     a lookup or readdir answers from a node added at or after the time
+//     its listing's List started (dirListing.started), so filling a
+//     directory (cp -r, tar x) costs no List per file. A directory made
+//     here starts with an empty listing (its name was free when it was
+//     made). Removals and renames still drop the listing (the next lookup
+//     or readdir lists again). Only the index's copy is invalidated, and
+//     only when it holds one (a read transaction says so), so a create
+//     costs no synced commit.
 //     Stale attributes of a file are likewise refreshed from its
 //     directory's listing when it has one (a Stat otherwise, or when the
 //     file is no longer listed).
@@ -74,14 +85,18 @@
 // # Reads
 //
 // A read is served block by block (cache block size) through
-// cache.OpenBlock, whose single flight shares a fetch among readers. Each
+// cache.OpenBlockFast, whose single flight shares a fetch among readers and
+// answers them from memory as soon as the bytes arrive, storing the block
+// on disk in the background (a reader never waits for the cache's disk;
+// such a handle is closed after the read at hand, so fetched bytes are not
+// held past their store). Fetch buffers come from the cache
+// (cache.BlockBuffer) and return to it once stored and unread. Each
 // handle has a readahead window: it doubles (from one block up to
 // MaxReadahead) on sequential reads and is quartered on random ones; the
-// blocks it covers are prefetched in the background, at most MaxInflight at
-// once across the FS (a global token pool, which bounds readahead memory
-// along with cache.Options.FetchMemory). A block a handle prefetched is not
-// opened again by its later readaheads. Fetch buffers are recycled through a
-// pool once the cache has stored the block on disk.
+// blocks it covers are prefetched in the background, at most MaxInflight
+// waiting for their bytes at once across the FS (a global token pool);
+// cache.Options.FetchMemory bounds the fetched bytes not yet stored. A
+// block a handle prefetched is not opened again by its later readaheads.
 //
 // # Writes, flush and release
 //
@@ -114,6 +129,10 @@
 //     Complete, or a file that is not one contiguous run at publish. A file
 //     that fits in one part is one Put. So any failure costs an upload, never
 //     data.
+//   - A publish while the stream has sent nothing (a flush before the
+//     data, as dd and shell redirections make, or a file smaller than a
+//     part) uploads the staging file with one Put and keeps the stream for
+//     the writes that follow.
 //   - At publish a streamed file sends its last (short) part, waits for the
 //     parts in flight and completes the upload with the combined CRC32C. Its
 //     mtime metadata is the time the upload was created (the first part
