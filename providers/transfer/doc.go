@@ -50,12 +50,13 @@
 // UploadFile reads parts straight from an io.ReaderAt through
 // io.NewSectionReader: a part is never copied into a buffer. Each part is
 // read twice (once to checksum it, once to send it; the page cache serves the
-// second read) because the checksum goes in the request headers. Three
-// stages overlap: one goroutine hashes the parts in order, at most
-// Concurrency parts ahead of the senders; Concurrency parts are in flight at
-// once; one goroutine records the sent parts (journal save, hooks). So a
-// sender waits neither for a checksum nor for a journal commit, and the
-// first wave of parts does not hash all at once before anything is sent.
+// second read) because the checksum goes in the request headers. One
+// goroutine hashes the parts in order, at most Concurrency parts ahead of
+// the senders, so a sender never waits for a checksum and the first wave of
+// parts does not hash all at once before anything is sent. Concurrency
+// parts are in flight at once; a sender journals its part before it takes
+// the next, so a crash leaves at most Concurrency parts sent and not
+// journaled (sent again by the resume).
 //
 // Part size: Options.PartSize (default 16 MiB), raised to the store's
 // MinPartSize, grown (to whole MiB) until the parts fit in MaxParts, and at

@@ -355,16 +355,15 @@ type hashedPart struct {
 	sums      *partSums
 }
 
-// runFile sends the parts not yet done and completes the upload. Three
-// stages overlap, so a sender waits neither for a checksum nor for a
-// journal commit: one goroutine hashes the parts in order (the checksum
-// goes in the part's request headers), at most Concurrency ahead of the
-// senders; Concurrency senders upload them; one goroutine records each
-// sent part (finish: the journal save, then the AfterPart and crash hooks).
+// runFile sends the parts not yet done and completes the upload. One
+// goroutine hashes the parts in order (the checksum goes in the part's
+// request headers), at most Concurrency parts ahead of the senders, so a
+// sender never waits for a hash; Concurrency senders each upload a part and
+// record it (finish: journal save, hooks) before taking the next, so a
+// crash leaves at most Concurrency parts sent but not journaled.
 func (u *Uploader) runFile(ctx context.Context, s *uploadState, f io.ReaderAt, size, ps int64, count int) (providers.ObjectInfo, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	hashed := make(chan hashedPart, u.o.Concurrency)
-	sent := make(chan doneInfo, count) // never full: a sender does not wait for the journal
 	g.Go(func() error {
 		defer close(hashed)
 		buf := make([]byte, min(hashBufSize, ps))
@@ -392,37 +391,19 @@ func (u *Uploader) runFile(ctx context.Context, s *uploadState, f io.ReaderAt, s
 		}
 		return nil
 	})
-	var senders sync.WaitGroup
 	for range u.o.Concurrency {
-		senders.Add(1)
 		g.Go(func() error {
-			defer senders.Done()
 			for h := range hashed {
 				if err := gctx.Err(); err != nil {
 					return err // another part failed
 				}
-				d, err := s.uploadPart(gctx, h.n, h.off, io.NewSectionReader(f, h.off, h.size), h.size, h.sums)
-				if err != nil {
+				if err := s.sendPart(gctx, h.n, h.off, io.NewSectionReader(f, h.off, h.size), h.size, h.sums); err != nil {
 					return err
 				}
-				sent <- d
 			}
 			return nil
 		})
 	}
-	g.Go(func() error {
-		senders.Wait()
-		close(sent)
-		return nil
-	})
-	g.Go(func() error {
-		for d := range sent {
-			if err := s.finish(gctx, d); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
 	if err := g.Wait(); err != nil {
 		return providers.ObjectInfo{}, err
 	}
