@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"golang.org/x/sync/semaphore"
+
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/transfer"
 	bsync "github.com/byobfs/byob/sync"
@@ -18,6 +20,14 @@ import (
 //
 // The stores it is handed already retry every call (transfer's retrying
 // Store), so the Uploader and Downloader try each call once on top of them.
+//
+// Streams: sync runs up to --transfers files at once, and a small file is
+// one request at a time, but a large one has concurrency parts in flight.
+// streams, when set, bounds the requests in flight across files: a large
+// file takes concurrency units of it for its whole transfer (a small file
+// none: the file limit bounds those), so many small files keep --transfers
+// requests busy while large files never open more than --transfers streams
+// (nor hold more than that many part and copy buffers).
 type transferMover struct {
 	partSize    int64
 	concurrency int
@@ -26,6 +36,20 @@ type transferMover struct {
 	small       bsync.StoreMover
 	storeID     func(providers.Store) string
 	retry       transfer.RetryPolicy
+	streams     *semaphore.Weighted // nil: no bound
+	maxStreams  int64               // its size
+}
+
+// large takes the streams of one large transfer; release gives them back.
+func (m *transferMover) large(ctx context.Context) (release func(), err error) {
+	if m.streams == nil {
+		return func() {}, nil
+	}
+	n := min(int64(max(m.concurrency, 1)), m.maxStreams)
+	if err := m.streams.Acquire(ctx, n); err != nil {
+		return nil, err
+	}
+	return func() { m.streams.Release(n) }, nil
 }
 
 var _ bsync.Mover = (*transferMover)(nil)
@@ -49,13 +73,17 @@ func (m *transferMover) Upload(ctx context.Context, dst providers.Store, key str
 		})
 		return info, err
 	}
+	release, err := m.large(ctx)
+	if err != nil {
+		return providers.ObjectInfo{}, err
+	}
+	defer release()
 	u := transfer.NewUploader(dst, transfer.Options{
 		PartSize: m.partSize, Concurrency: m.concurrency, Retry: transfer.RetryPolicy{MaxAttempts: 1},
 		Journal: m.journal, SpillDir: m.spillDir, StoreID: m.storeID(dst),
 	})
 	fp := src.Fingerprint()
 	var info providers.ObjectInfo
-	var err error
 	if fp.Path != "" {
 		// A local file: parts are read concurrently straight from it.
 		info, err = u.UploadFile(ctx, key, &sourceReaderAt{ctx: ctx, src: src}, src.Size(), fp, opts)
@@ -83,6 +111,11 @@ func (m *transferMover) Download(ctx context.Context, src providers.Store, key, 
 	if size < m.threshold() {
 		return m.small.Download(ctx, src, key, version, size, w)
 	}
+	release, err := m.large(ctx)
+	if err != nil {
+		return providers.ObjectInfo{}, err
+	}
+	defer release()
 	d := transfer.NewDownloader(src, transfer.DownloadOptions{PartSize: m.partSize, Concurrency: m.concurrency, Retry: transfer.RetryPolicy{MaxAttempts: 1}})
 	info, err := d.Download(ctx, key, w)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/term"
 
 	"github.com/byobfs/byob/cache"
@@ -72,7 +73,7 @@ Exit codes: 0 done, 1 failed (nothing deleted), 3 some items failed.`,
 	fl.StringArrayVar(&f.includes, "include", nil, "include paths matching this glob (repeatable)")
 	fl.StringArrayVar(&f.excludes, "exclude", nil, "exclude paths matching this glob (repeatable)")
 	fl.StringArrayVar(&f.excludeFrom, "exclude-from", nil, "read filter rules from a file ('+ glob', '- glob', '# comment')")
-	fl.IntVar(&f.transfers, "transfers", 16, "files transferred at once")
+	fl.IntVar(&f.transfers, "transfers", 32, "files transferred at once; a large file counts as its parts in flight (4)")
 	fl.IntVar(&f.checkers, "checkers", 16, "comparisons and deletes at once")
 	fl.StringVar(&f.partSize, "part-size", "", "multipart part size (e.g. 16MiB; default chosen from the size)")
 	fl.StringVar(&f.bwlimit, "bwlimit", "", "bandwidth limit in bytes/s (e.g. 100MiB)")
@@ -159,7 +160,9 @@ func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) erro
 		}
 	}
 	mover := &transferMover{partSize: partSize, concurrency: 4, retry: transfer.DefaultRetryPolicy(),
-		storeID: func(st providers.Store) string { return ids[st] }}
+		storeID:    func(st providers.Store) string { return ids[st] },
+		streams:    semaphore.NewWeighted(int64(max(opts.Transfers, 1))),
+		maxStreams: int64(max(opts.Transfers, 1))}
 	dir := filepath.Join(a.cacheBase(f.cacheDir), "sync")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cache directory %s: %w", dir, unwrapPathErr(err))
