@@ -73,7 +73,7 @@ Exit codes: 0 done, 1 failed (nothing deleted), 3 some items failed.`,
 	fl.StringArrayVar(&f.includes, "include", nil, "include paths matching this glob (repeatable)")
 	fl.StringArrayVar(&f.excludes, "exclude", nil, "exclude paths matching this glob (repeatable)")
 	fl.StringArrayVar(&f.excludeFrom, "exclude-from", nil, "read filter rules from a file ('+ glob', '- glob', '# comment')")
-	fl.IntVar(&f.transfers, "transfers", 32, "files transferred at once; a large file counts as its parts in flight (4)")
+	fl.IntVar(&f.transfers, "transfers", 32, "files transferred at once (large files: their parts in flight, 4 each, count against this too)")
 	fl.IntVar(&f.checkers, "checkers", 16, "comparisons and deletes at once")
 	fl.StringVar(&f.partSize, "part-size", "", "multipart part size (e.g. 16MiB; default chosen from the size)")
 	fl.StringVar(&f.bwlimit, "bwlimit", "", "bandwidth limit in bytes/s (e.g. 100MiB)")
