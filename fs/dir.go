@@ -301,21 +301,20 @@ func (n *Node) OpenDir(ctx context.Context) (*DirReader, error) {
 // Next returns the next entry and its node, or ok false at the end.
 func (r *DirReader) Next() (de DirEntry, c *Node, ok bool) {
 	f := r.dir.fs
-	for r.i < len(r.l.entries) || r.j < len(r.local) {
-		if r.j < len(r.local) && (r.i >= len(r.l.entries) || r.local[r.j].de.Name < r.l.entries[r.i].name) {
-			de, c = r.local[r.j].de, r.local[r.j].c
-			r.j++
-			r.fromL = false
-		} else {
-			e := &r.l.entries[r.i]
-			r.i++
-			c = f.nodeFromListing(e, r.l.fetched)
-			de = DirEntry{Name: e.name, Ino: c.ino, IsDir: e.isDir}
-			r.fromL = true
-		}
+	if r.i >= len(r.l.entries) && r.j >= len(r.local) {
+		return DirEntry{}, nil, false
+	}
+	if r.j < len(r.local) && (r.i >= len(r.l.entries) || r.local[r.j].de.Name < r.l.entries[r.i].name) {
+		de, c = r.local[r.j].de, r.local[r.j].c
+		r.j++
+		r.fromL = false
 		return de, c, true
 	}
-	return DirEntry{}, nil, false
+	e := &r.l.entries[r.i]
+	r.i++
+	c = f.nodeFromListing(e, r.l.fetched)
+	r.fromL = true
+	return DirEntry{Name: e.name, Ino: c.ino, IsDir: e.isDir}, c, true
 }
 
 // CacheTTL is how long the entry Next returned last, and the attributes
