@@ -175,7 +175,7 @@
 //     was appended durable in one go (syncfs of the cache's file system,
 //     then one index transaction: group commit), so a crash of the whole
 //     machine loses at most the last interval, as a local disk does.
-//     WriteBackConcurrency (16) workers upload entries in the order they
+//     WriteBackConcurrency (32) workers upload entries in the order they
 //     were staged, never two of one key at once, so a key's versions land
 //     in order; reads see the staged data meanwhile. fsync(2) waits for the
 //     file's upload. Pending lists entries not yet uploaded (failed ones

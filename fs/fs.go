@@ -49,7 +49,7 @@ type Options struct {
 	// WriteBack makes close return once the data is staged in the cache and
 	// journaled; the upload runs in the background (see doc.go).
 	WriteBack bool
-	// WriteBackConcurrency is the number of write-back uploads at once (16).
+	// WriteBackConcurrency is the number of write-back uploads at once (32).
 	WriteBackConcurrency int
 	// SyncInterval is how often write-back entries are made durable on the
 	// cache's disk (1 s): what a crash of the machine may lose.
@@ -76,7 +76,7 @@ func DefaultOptions() Options {
 		RenameDirLimit:    1000,
 		UploadConcurrency: 4,
 
-		WriteBackConcurrency: 16,
+		WriteBackConcurrency: 32,
 		SyncInterval:         time.Second,
 	}
 }

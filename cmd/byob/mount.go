@@ -72,7 +72,7 @@ README, "Names"). The source shown in /proc/mounts is the redacted address.`,
 	fl.BoolVar(&f.allowOther, "allow-other", false, "let other users use the mount (turns on default_permissions)")
 	fl.BoolVar(&f.writeBack, "write-back", false, "close returns once data is staged and journaled; uploads run in the background")
 	fl.DurationVar(&f.syncInterval, "sync-interval", time.Second, "with --write-back: how often staged files and their journal are synced to the cache's disk (what a machine crash may lose)")
-	fl.IntVar(&f.writeBackUploads, "write-back-uploads", 16, "with --write-back: uploads running at once")
+	fl.IntVar(&f.writeBackUploads, "write-back-uploads", 32, "with --write-back: uploads running at once")
 	fl.BoolVar(&f.daemon, "daemon", false, "run in the background; return once the mount is live")
 	fl.BoolVar(&f.debug, "fuse-debug", false, "log every FUSE request")
 	fl.IntVar(&f.uid, "uid", os.Getuid(), "owner of every file")
