@@ -335,8 +335,11 @@ func BenchmarkMount(b *testing.B) {
 		return measurement{wall: wall, bytes: smallBytes, cpu: procCPU(m.pid) - c0, note: "(includes rclone's default --vfs-write-back 5s)"}
 	})
 
-	// 5. ls -l of a large directory.
-	lsNote := benchLs(b, owner, tbl, raw, bucket, addr, work, sz)
+	// 5. ls -l of a large directory (BYOB_BENCH_ROWS=io skips it).
+	lsNote := "ls rows skipped (BYOB_BENCH_ROWS=io)"
+	if benchRows() != "io" {
+		lsNote = benchLs(b, owner, tbl, raw, bucket, addr, work, sz)
+	}
 	tbl.print("notes: byob CPU is the mount process's (from /proc/PID/stat), raw CPU this test process's; VmHWM is reset before each byob row (clear_refs 5).",
 		lsNote)
 }
@@ -374,7 +377,8 @@ func seedListDir(b *testing.B, c *miniogo.Client, bucket, prefix string, sz moun
 }
 
 // benchRows is BYOB_BENCH_ROWS: "ls" runs only the ls rows of
-// BenchmarkMount (no 1 GiB object, no small files); empty runs all.
+// BenchmarkMount (no 1 GiB object, no small files), "io" all but them;
+// empty runs all.
 func benchRows() string { return os.Getenv("BYOB_BENCH_ROWS") }
 
 // benchLs adds the ls -l rows: a raw LIST pass, then `ls -l` through a
