@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,22 +112,7 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	if f.daemon && os.Getenv("BYOB_MOUNT_CHILD") == "" {
 		return a.daemonize(mountpoint)
 	}
-	// BYOB_CPUPROFILE=FILE and BYOB_MEMPROFILE=FILE (hidden, for
-	// benchmarks): a CPU profile of the serving process, and its heap
-	// profile, written at unmount.
-	if p := os.Getenv("BYOB_CPUPROFILE"); p != "" {
-		if pf, err := os.Create(p); err == nil && pprof.StartCPUProfile(pf) == nil {
-			defer func() { pprof.StopCPUProfile(); pf.Close() }()
-		}
-	}
-	if p := os.Getenv("BYOB_MEMPROFILE"); p != "" {
-		defer func() {
-			if pf, err := os.Create(p); err == nil {
-				pprof.Lookup("heap").WriteTo(pf, 0)
-				pf.Close()
-			}
-		}()
-	}
+	defer a.startProfiles()()
 	// What to mount: one store (ADDRESS or NAME:PATH), or every team.
 	type mountee struct {
 		name string

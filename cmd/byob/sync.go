@@ -87,7 +87,7 @@ Exit codes: 0 done, 1 failed (nothing deleted), 3 some items failed.`,
 }
 
 func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) error {
-	defer a.startSyncProfile()()
+	defer a.startProfiles()()
 	opts := bsync.DefaultOptions()
 	switch {
 	case f.checksum && f.sizeOnly:
