@@ -780,11 +780,7 @@ func (c *Cache) DeleteBlock(ctx context.Context, id BlockID) error {
 // reports how many it removed. Dirty and pinned blocks stay.
 func (c *Cache) DropObject(ctx context.Context, store, key string) (int, error) {
 	prefix := objectPrefix(store, key)
-	type victim struct {
-		id    BlockID
-		nonce uint64
-	}
-	var victims []victim
+	var victims []blockVictim
 	var d delta
 	err := c.update(ctx, func(tx *bolt.Tx) error {
 		victims, d = nil, delta{}
@@ -801,24 +797,14 @@ func (c *Cache) DropObject(ctx context.Context, store, key string) (int, error) 
 				recs = append(recs, rec)
 			}
 		}
-		for i, k := range keys {
-			id, ok := parseBlockKey(k)
-			if !ok {
-				return fmt.Errorf("%w: block key %x", ErrCorrupt, k)
-			}
-			if err := deleteBlockTx(tx, k, recs[i], &d); err != nil {
-				return err
-			}
-			victims = append(victims, victim{id, recs[i].nonce})
-		}
-		return nil
+		var err error
+		victims, err = deleteBlocksTx(tx, keys, recs, &d)
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	c.applyDelta(d)
-	for _, v := range victims {
-		_ = os.Remove(c.blockPath(v.id, v.nonce))
-	}
+	c.removeVictims(victims)
 	return len(victims), nil
 }

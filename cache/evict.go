@@ -74,11 +74,7 @@ func (c *Cache) evict(ctx context.Context, need int64) (freed int64, err error) 
 	if err := c.flushAccess(); err != nil {
 		return 0, err
 	}
-	type victim struct {
-		id    BlockID
-		nonce uint64
-	}
-	var victims []victim
+	var victims []blockVictim
 	var d delta
 	err = c.update(ctx, func(tx *bolt.Tx) error {
 		victims, d, freed = nil, delta{}, 0
@@ -106,25 +102,15 @@ func (c *Cache) evict(ctx context.Context, need int64) (freed int64, err error) 
 			recs = append(recs, rec)
 			freed += rec.size
 		}
-		for i, k := range keys {
-			id, ok := parseBlockKey(k)
-			if !ok {
-				return fmt.Errorf("%w: block key %x", ErrCorrupt, k)
-			}
-			if err := deleteBlockTx(tx, k, recs[i], &d); err != nil {
-				return err
-			}
-			victims = append(victims, victim{id, recs[i].nonce})
-		}
-		return nil
+		var err error
+		victims, err = deleteBlocksTx(tx, keys, recs, &d)
+		return err
 	})
 	if err != nil {
 		return 0, err
 	}
 	c.applyDelta(d)
-	for _, v := range victims {
-		_ = os.Remove(c.blockPath(v.id, v.nonce))
-	}
+	c.removeVictims(victims)
 	return freed, nil
 }
 
@@ -236,5 +222,36 @@ func (c *Cache) flushLoop(ctx context.Context) {
 		case <-t.C:
 			_ = c.flushAccess()
 		}
+	}
+}
+
+// blockVictim is a block whose record a transaction deleted: its file is
+// removed once the transaction has committed (removeVictims).
+type blockVictim struct {
+	id    BlockID
+	nonce uint64
+}
+
+// deleteBlocksTx deletes the records keys (with their decoded recs) and
+// returns the blocks whose files are to be removed after the commit.
+func deleteBlocksTx(tx *bolt.Tx, keys [][]byte, recs []blockRec, d *delta) ([]blockVictim, error) {
+	victims := make([]blockVictim, 0, len(keys))
+	for i, k := range keys {
+		id, ok := parseBlockKey(k)
+		if !ok {
+			return nil, fmt.Errorf("%w: block key %x", ErrCorrupt, k)
+		}
+		if err := deleteBlockTx(tx, k, recs[i], d); err != nil {
+			return nil, err
+		}
+		victims = append(victims, blockVictim{id, recs[i].nonce})
+	}
+	return victims, nil
+}
+
+// removeVictims removes the files of blocks whose records are gone.
+func (c *Cache) removeVictims(victims []blockVictim) {
+	for _, v := range victims {
+		_ = os.Remove(c.blockPath(v.id, v.nonce))
 	}
 }
