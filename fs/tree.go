@@ -434,34 +434,39 @@ func parentKey(key string) string {
 
 // invalidate forgets what is cached about directory dirKey's listing and the
 // negative entry of key.
-func (f *FS) invalidate(dirKey, key string) {
-	f.mu.Lock()
-	f.listGen[dirKey]++
-	delete(f.listings, dirKey)
-	delete(f.lflights, dirKey)
-	delete(f.negs, key)
-	delete(f.negs, strings.TrimSuffix(key, "/"))
-	f.mu.Unlock()
-	if err := f.cache.InvalidateListing(f.ctx, f.opts.StoreID, dirKey); err != nil {
-		f.log.Warn("invalidate listing", "prefix", dirKey, "err", err)
-	}
-}
+func (f *FS) invalidate(dirKey, key string) { f.changed(dirKey, key, true) }
 
 // added records that this mount created or uploaded c in directory dirKey.
-// Unlike invalidate it keeps the directory's listing: lookups and readdir
-// show c on top of a listing that started before the change (addedSince),
-// so a directory being filled (cp -r, untar) is not listed or probed
-// again for every file. Only the index's copy of the listing is dropped,
-// for the next mount.
+// Unlike invalidate it keeps the directory's listing in memory: lookups and
+// readdir show c on top of a listing that started before the change
+// (addedSince), so a directory being filled (cp -r, untar) is not listed or
+// probed again for every file. Only the index's copy is dropped, for the
+// next mount.
 func (f *FS) added(dirKey string, c *Node) {
 	c.mu.Lock()
 	c.added = time.Now()
 	c.mu.Unlock()
-	key := c.Key()
+	f.changed(dirKey, c.Key(), false)
+}
+
+// dropListing forgets the listing of directory dirKey itself.
+func (f *FS) dropListing(dirKey string) { f.changed(dirKey, "", true) }
+
+// changed records a change made here in directory dirKey: it moves the
+// directory's change counter on (so a List in flight is not stored in the
+// index), forgets the negative entries of key (when given), drops the
+// listing in memory when dropMemory is set, and the index's copy always.
+func (f *FS) changed(dirKey, key string, dropMemory bool) {
 	f.mu.Lock()
 	f.listGen[dirKey]++
-	delete(f.negs, key)
-	delete(f.negs, strings.TrimSuffix(key, "/"))
+	if dropMemory {
+		delete(f.listings, dirKey)
+		delete(f.lflights, dirKey)
+	}
+	if key != "" {
+		delete(f.negs, key)
+		delete(f.negs, strings.TrimSuffix(key, "/"))
+	}
 	f.mu.Unlock()
 	if err := f.cache.InvalidateListing(f.ctx, f.opts.StoreID, dirKey); err != nil {
 		f.log.Warn("invalidate listing", "prefix", dirKey, "err", err)
@@ -470,15 +475,3 @@ func (f *FS) added(dirKey string, c *Node) {
 
 // FS returns the file system the node belongs to.
 func (n *Node) FS() *FS { return n.fs }
-
-// dropListing forgets the listing of directory dirKey itself.
-func (f *FS) dropListing(dirKey string) {
-	f.mu.Lock()
-	f.listGen[dirKey]++
-	delete(f.listings, dirKey)
-	delete(f.lflights, dirKey)
-	f.mu.Unlock()
-	if err := f.cache.InvalidateListing(f.ctx, f.opts.StoreID, dirKey); err != nil {
-		f.log.Warn("invalidate listing", "prefix", dirKey, "err", err)
-	}
-}
