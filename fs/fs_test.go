@@ -241,3 +241,47 @@ func TestDirMtime(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ra.Mtime.Year() > 2000)
 }
+
+// A block a read is using stays open when newer blocks push it out of the
+// reader's two held blocks: it is closed by its last read, never under it.
+func TestHeldBlockOutlivesEviction(t *testing.T) {
+	st := mem.New(mem.DefaultOptions())
+	want := data(4*bs, 3)
+	putObj(t, st, "big", want)
+	f := newTestFS(t, st, nil)
+	ctx := context.Background()
+	n, err := f.Root().Lookup(ctx, "big")
+	require.NoError(t, err)
+	h, err := n.Open(ctx, os.O_RDONLY, 0)
+	require.NoError(t, err)
+	defer h.Release(ctx)
+	r := h.r
+	var bh0 *cache.BlockHandle
+	var done0 func()
+	require.Eventually(t, func() bool { // until block 0 is on disk (held, not read from memory)
+		bh, done, err := r.block(ctx, 0)
+		require.NoError(t, err)
+		if bh.Cached() {
+			bh0, done0 = bh, done
+			return true
+		}
+		done()
+		return false
+	}, 5*time.Second, time.Millisecond)
+	for idx := int64(1); idx <= 3; idx++ { // push block 0 out
+		require.Eventually(t, func() bool {
+			bh, done, err := r.block(ctx, idx)
+			require.NoError(t, err)
+			done()
+			return bh.Cached()
+		}, 5*time.Second, time.Millisecond)
+	}
+	got := make([]byte, bs)
+	m, err := bh0.ReadAt(got, 0)
+	require.NoError(t, err, "the read in progress keeps its block open")
+	require.Equal(t, bs, m)
+	require.Equal(t, want[:bs], got)
+	done0()
+	_, err = bh0.ReadAt(got, 0)
+	require.ErrorIs(t, err, cache.ErrClosed, "closed by its last read")
+}

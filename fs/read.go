@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"os"
 	"sync"
 
 	"github.com/byobfs/byob/cache"
@@ -21,7 +20,7 @@ type reader struct {
 
 	mu sync.Mutex
 	// The fields below are GUARDED_BY(mu).
-	blocks   map[int64]*cache.BlockHandle // blocks this handle holds open (at most 2)
+	blocks   map[int64]*heldBlock // blocks this handle holds open (the 2 most recent, and any being read)
 	order    []int64
 	nextOff  int64 // where a sequential read would start
 	window   int64 // readahead bytes
@@ -32,7 +31,7 @@ type reader struct {
 
 func newReader(f *FS, key, version string, size int64) *reader {
 	return &reader{f: f, key: key, version: version, size: size,
-		blocks: map[int64]*cache.BlockHandle{}, inflight: map[int64]bool{}, ready: map[int64]bool{}}
+		blocks: map[int64]*heldBlock{}, inflight: map[int64]bool{}, ready: map[int64]bool{}}
 }
 
 // fetchFunc returns the FetchFunc of block idx: a ranged Get conditional on
@@ -74,15 +73,42 @@ func (r *reader) id(idx int64) cache.BlockID {
 	return cache.BlockID{Store: r.f.opts.StoreID, Key: r.key, Version: r.version, Index: idx}
 }
 
+// heldBlock is a block on disk the reader holds open. Reads in progress
+// count in refs, so that letting it go (a newer block pushed it out, or the
+// handle closed) closes it only once they are done. GUARDED_BY(reader.mu).
+type heldBlock struct {
+	bh   *cache.BlockHandle
+	refs int
+	gone bool // no longer in reader.blocks: closed when refs drops to 0
+}
+
+// releaseLocked ends one read of b. Called with r.mu held.
+func (b *heldBlock) releaseLocked() {
+	b.refs--
+	if b.gone && b.refs == 0 {
+		b.bh.Close()
+	}
+}
+
+// dropLocked lets b go: closed now, or by its last read. Called with r.mu
+// held.
+func (b *heldBlock) dropLocked() {
+	b.gone = true
+	if b.refs == 0 {
+		b.bh.Close()
+	}
+}
+
 // block returns block idx and a function to call when done reading it. A
 // block on disk is held open by the reader (its two most recent); one still
 // in memory (being stored) is closed after the read, so that the reader
 // never keeps fetched bytes alive past their store.
 func (r *reader) block(ctx context.Context, idx int64) (*cache.BlockHandle, func(), error) {
 	r.mu.Lock()
-	if bh, ok := r.blocks[idx]; ok {
+	if b, ok := r.blocks[idx]; ok {
+		b.refs++
 		r.mu.Unlock()
-		return bh, func() {}, nil
+		return b.bh, r.releaser(b), nil
 	}
 	r.mu.Unlock()
 	bh, err := r.openBlock(ctx, idx)
@@ -100,19 +126,29 @@ func (r *reader) block(ctx context.Context, idx int64) (*cache.BlockHandle, func
 	}
 	if old, ok := r.blocks[idx]; ok {
 		bh.Close()
-		return old, func() {}, nil
+		old.refs++
+		return old.bh, r.releaser(old), nil
 	}
-	r.blocks[idx] = bh
+	b := &heldBlock{bh: bh, refs: 1}
+	r.blocks[idx] = b
 	r.order = append(r.order, idx)
 	for len(r.order) > 2 {
 		drop := r.order[0]
 		r.order = r.order[1:]
 		if h, ok := r.blocks[drop]; ok {
-			h.Close()
 			delete(r.blocks, drop)
+			h.dropLocked()
 		}
 	}
-	return bh, func() {}, nil
+	return bh, r.releaser(b), nil
+}
+
+func (r *reader) releaser(b *heldBlock) func() {
+	return func() {
+		r.mu.Lock()
+		b.releaseLocked()
+		r.mu.Unlock()
+	}
 }
 
 // ReadAt reads from the object at off.
@@ -124,7 +160,7 @@ func (r *reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 	r.advise(off, end)
 	n := 0
 	bs := r.f.bsize
-	for pos, closedRetries := off, 0; pos < end; {
+	for pos := off; pos < end; {
 		idx := pos / bs
 		bh, done, err := r.block(ctx, idx)
 		if err != nil {
@@ -134,12 +170,6 @@ func (r *reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
 		want := min(end-pos, bs-in)
 		m, err := bh.ReadAt(p[n:n+int(want)], in)
 		done()
-		if (errors.Is(err, cache.ErrClosed) || errors.Is(err, os.ErrClosed)) && m == 0 && closedRetries < 3 {
-			// A concurrent read on this handle let the block go between
-			// our lookup and our read: open it again.
-			closedRetries++
-			continue
-		}
 		n += m
 		pos += int64(m)
 		if err != nil && !(errors.Is(err, io.EOF) && int64(m) == want) {
@@ -222,8 +252,8 @@ func (r *reader) close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
-	for _, bh := range r.blocks {
-		bh.Close()
+	for _, b := range r.blocks {
+		b.dropLocked()
 	}
 	r.blocks = nil
 }
