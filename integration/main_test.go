@@ -2,6 +2,7 @@ package integration
 
 import (
 	"bytes"
+	"github.com/byobfs/byob/providers"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,14 +110,13 @@ func (r result) String() string {
 	return "exit " + strconv.Itoa(r.code) + "\nstdout:\n" + r.stdout + "\nstderr:\n" + r.stderr
 }
 
-// redactArgs shortens addresses for logs: credentials never reach test output.
+// redactArgs redacts addresses for logs with the product's own redaction
+// (providers.RedactText: userinfo up to the last "@", queries, signatures):
+// credentials never reach test output.
 func redactArgs(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		if j := strings.Index(a, "@"); j >= 0 && strings.Contains(a, "://") {
-			a = a[:strings.Index(a, "://")+3] + "***" + a[j:]
-		}
-		out[i] = a
+		out[i] = providers.RedactText(a)
 	}
 	return out
 }
