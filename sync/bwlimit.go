@@ -11,7 +11,10 @@ import (
 // second, bursts of up to one second's worth.
 type limiter struct {
 	rate float64
-	mu   gosync.Mutex
+	// now and sleep are the clock (time.Now, sleepCtx); tests replace them.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+	mu    gosync.Mutex
 	// tokens may go negative: a reader that took more than there was
 	// waits until the bucket refills. GUARDED_BY(mu).
 	tokens float64
@@ -22,7 +25,8 @@ func newLimiter(bytesPerSec int64) *limiter {
 	if bytesPerSec <= 0 {
 		return nil
 	}
-	return &limiter{rate: float64(bytesPerSec), tokens: float64(bytesPerSec), last: time.Now()}
+	return &limiter{rate: float64(bytesPerSec), tokens: float64(bytesPerSec), last: limiterClock.now(),
+		now: limiterClock.now, sleep: limiterClock.sleep}
 }
 
 // chunk caps one read so a reader does not take a huge debt at once.
@@ -31,7 +35,7 @@ func (l *limiter) chunk() int { return max(int(l.rate/8), 4096) }
 // take consumes n tokens and sleeps while the bucket is in debt.
 func (l *limiter) take(ctx context.Context, n int) error {
 	l.mu.Lock()
-	now := time.Now()
+	now := l.now()
 	l.tokens = min(l.tokens+now.Sub(l.last).Seconds()*l.rate, l.rate)
 	l.last = now
 	l.tokens -= float64(n)
@@ -43,7 +47,18 @@ func (l *limiter) take(ctx context.Context, n int) error {
 	if wait == 0 {
 		return nil
 	}
-	t := time.NewTimer(wait)
+	return l.sleep(ctx, wait)
+}
+
+// limiterClock is the clock new limiters use (tests swap it).
+var limiterClock = struct {
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}{time.Now, sleepCtx}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:

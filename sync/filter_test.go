@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	gosync "sync"
+
 	"github.com/stretchr/testify/require"
 )
 
@@ -89,10 +91,27 @@ func TestBwLimit(t *testing.T) {
 	src, dst := Side{Store: newMem(), Name: "s"}, Side{LocalDir: t.TempDir()}
 	putTree(t, src, nil, tree{"a": f(strings.Repeat("x", 96<<10), 1), "b": f(strings.Repeat("y", 96<<10), 1)})
 	opts := DefaultOptions()
-	opts.BwLimit = 128 << 10 // 192 KiB at 128 KiB/s with a 128 KiB burst: >= ~0.5 s
-	start := time.Now()
+	opts.BwLimit = 128 << 10 // 192 KiB at 128 KiB/s with a 128 KiB burst: 0.5 s of waiting
+	// A fake clock that moves only when the limiter sleeps: the waits it
+	// asks for are counted, not timed.
+	var mu gosync.Mutex
+	clock := time.Unix(1e9, 0)
+	var waited time.Duration
+	saved := limiterClock
+	limiterClock.now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	limiterClock.sleep = func(_ context.Context, d time.Duration) error {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(d)
+		waited += d
+		return nil
+	}
+	defer func() { limiterClock = saved }()
 	_, err := Run(context.Background(), src, dst, opts)
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, time.Since(start), 400*time.Millisecond)
+	mu.Lock()
+	require.InDelta(t, float64(500*time.Millisecond), float64(waited), float64(20*time.Millisecond),
+		"the limiter made the transfer wait for what went over the burst")
+	mu.Unlock()
 	requireSameTree(t, readTree(t, src, nil, false), readTree(t, dst, nil, false))
 }
