@@ -3,10 +3,9 @@ package sync
 import (
 	"context"
 	"strings"
+	gosync "sync"
 	"testing"
 	"time"
-
-	gosync "sync"
 
 	"github.com/stretchr/testify/require"
 )
