@@ -2,6 +2,8 @@ package fs
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -189,7 +191,7 @@ func New(opts Options) (*FS, error) {
 		PartSize: opts.PartSize, Retry: retry, StoreID: opts.StoreID, Concurrency: opts.UploadConcurrency,
 		SpillDir: filepath.Join(opts.Cache.Dir(), "staging"),
 	})
-	f.staging = filepath.Join(opts.Cache.Dir(), "staging", sanitize(opts.StoreID))
+	f.staging = filepath.Join(opts.Cache.Dir(), "staging", stagingName(opts.StoreID))
 	if err := os.MkdirAll(f.staging, 0o700); err != nil {
 		return nil, fmt.Errorf("fs: staging dir: %w", err)
 	}
@@ -244,20 +246,21 @@ func (f *FS) Statfs() StatFS {
 	return StatFS{Blocks: big, Bfree: big, Bavail: big, Files: big, Ffree: big, Bsize: 4096, NameLen: 255}
 }
 
-func sanitize(s string) string {
-	b := []byte(s)
+// stagingName names the staging directory of a store: readable, and
+// unique per StoreID (a hash of the whole ID follows the readable part), so
+// file systems sharing one cache (MountTeams) never share staging files.
+func stagingName(id string) string {
+	b := []byte(id)
 	for i, c := range b {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
 			b[i] = '_'
 		}
 	}
-	if len(b) == 0 {
-		return "store"
+	if len(b) > 48 {
+		b = b[:48]
 	}
-	if len(b) > 64 {
-		b = b[:64]
-	}
-	return string(b)
+	sum := sha256.Sum256([]byte(id))
+	return string(b) + "-" + hex.EncodeToString(sum[:6])
 }
 
 func (f *FS) readOnly() error {

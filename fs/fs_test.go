@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"strings"
 	"testing"
 	"time"
 
@@ -284,4 +285,16 @@ func TestHeldBlockOutlivesEviction(t *testing.T) {
 	done0()
 	_, err = bh0.ReadAt(got, 0)
 	require.ErrorIs(t, err, cache.ErrClosed, "closed by its last read")
+}
+
+// Stores whose IDs differ only past the readable part, or only in
+// characters the name replaces, get different staging directories.
+func TestStagingNameUnique(t *testing.T) {
+	long := "s3://***@endpoint.example.com/bucket/wandb/teams/" + strings.Repeat("x", 40)
+	pairs := [][2]string{{long + "/team-a", long + "/team-b"}, {"a b", "a_b"}}
+	for _, p := range pairs {
+		require.NotEqual(t, stagingName(p[0]), stagingName(p[1]), "%q and %q", p[0], p[1])
+	}
+	require.Equal(t, stagingName("s"), stagingName("s"))
+	require.NotContains(t, stagingName("s3://k@h/b"), "/")
 }
