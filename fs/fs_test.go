@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"syscall"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
