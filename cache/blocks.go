@@ -450,7 +450,7 @@ func deleteBlockTx(tx *bolt.Tx, bkey []byte, rec blockRec, d *delta) error {
 	}
 	var one delta
 	one.add(rec, -1)
-	d.bytes, d.dirty, d.blocks, d.dirtyBlocks = d.bytes+one.bytes, d.dirty+one.dirty, d.blocks+one.blocks, d.dirtyBlocks+one.dirtyBlocks
+	d.add(rec, -1)
 	return one.saveTx(tx)
 }
 
@@ -466,7 +466,7 @@ func putBlockTx(tx *bolt.Tx, bkey []byte, rec blockRec, d *delta) error {
 	}
 	var one delta
 	one.add(rec, 1)
-	d.bytes, d.dirty, d.blocks, d.dirtyBlocks = d.bytes+one.bytes, d.dirty+one.dirty, d.blocks+one.blocks, d.dirtyBlocks+one.dirtyBlocks
+	d.add(rec, 1)
 	return one.saveTx(tx)
 }
 

@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 
-	"github.com/byobfs/byob/providers"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -99,7 +97,7 @@ func (c *Cache) AppendWriteBack(ctx context.Context, wb *WriteBack) error {
 	}
 	rec := make([]byte, 8+len(payload))
 	binary.BigEndian.PutUint32(rec[0:4], uint32(len(payload)))
-	binary.BigEndian.PutUint32(rec[4:8], crc32.Checksum(payload, providers.CRC32CTable))
+	binary.BigEndian.PutUint32(rec[4:8], crc32c(payload))
 	copy(rec[8:], payload)
 	if _, err := c.wb.f.Write(rec); err != nil {
 		return fmt.Errorf("cache: write-back log: %w", err)
@@ -264,7 +262,7 @@ func readWBLog(path string) ([]WriteBack, error) {
 			break // torn tail
 		}
 		payload := data[8 : 8+n]
-		if crc32.Checksum(payload, providers.CRC32CTable) != sum {
+		if crc32c(payload) != sum {
 			break
 		}
 		var wb WriteBack

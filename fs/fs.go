@@ -89,7 +89,6 @@ func DefaultOptions() Options {
 type FS struct {
 	opts    Options
 	store   providers.Store // retrying
-	raw     providers.Store
 	cache   *cache.Cache
 	up      *transfer.Uploader
 	log     *slog.Logger
@@ -171,7 +170,6 @@ func New(opts Options) (*FS, error) {
 	}
 	f := &FS{
 		opts:     opts,
-		raw:      opts.Store,
 		store:    transfer.NewRetryingStore(opts.Store, retry),
 		cache:    opts.Cache,
 		log:      opts.Logger,

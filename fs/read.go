@@ -233,7 +233,7 @@ func (r *reader) advise(off, end int64) {
 			}
 			r.mu.Lock()
 			delete(r.inflight, idx)
-			if err == nil && r.ready != nil {
+			if err == nil && !r.closed {
 				r.ready[idx] = true
 			}
 			r.mu.Unlock()

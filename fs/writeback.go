@@ -40,11 +40,14 @@ type writeBack struct {
 	keys    map[string]int // active entries by key
 	changed chan struct{}  // closed and replaced on every change
 	wake    chan struct{}
+
+	crashAfterAck bool // BYOB_CRASH_AT names CrashAfterWriteBackAck (read once)
 }
 
 func newWriteBack(f *FS) *writeBack {
 	return &writeBack{f: f, changed: make(chan struct{}), wake: make(chan struct{}, 1),
-		active: map[*wbEntry]context.CancelFunc{}, keys: map[string]int{}}
+		active: map[*wbEntry]context.CancelFunc{}, keys: map[string]int{},
+		crashAfterAck: os.Getenv(transfer.CrashEnv) == CrashAfterWriteBackAck}
 }
 
 func (b *writeBack) notifyLocked() {
@@ -209,7 +212,7 @@ func (b *writeBack) work() {
 
 func (b *writeBack) upload(ctx context.Context, e *wbEntry) {
 	f := b.f
-	if os.Getenv(transfer.CrashEnv) == CrashAfterWriteBackAck {
+	if b.crashAfterAck {
 		// The worker wakes while the close that staged e is still being
 		// answered; give the reply time to reach the application, so the
 		// crash lands after the acknowledgement and before the upload.
