@@ -3,7 +3,11 @@ package providers
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
+	"os"
+	"syscall"
 )
 
 // Sentinel errors. Backends wrap one of these together with the SDK's cause
@@ -134,3 +138,18 @@ type redactedError struct{ err error }
 
 func (r *redactedError) Error() string { return RedactText(r.err.Error()) }
 func (r *redactedError) Unwrap() error { return r.err }
+
+// IsNetErr reports a broken or refused connection, a timeout or a body cut
+// short: the server could not be reached or the transfer broke. Backends
+// map such errors to ErrUnavailable.
+func IsNetErr(err error) bool {
+	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	// *net.OpError and *net.DNSError are net.Errors too.
+	var ne net.Error
+	return errors.As(err, &ne)
+}

@@ -5,10 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -124,7 +122,7 @@ func mapErr(op, key string, err error) error {
 		e.Status, e.Code = re.StatusCode, re.ErrorCode
 		return e
 	}
-	if isNetErr(err) {
+	if providers.IsNetErr(err) {
 		return providers.NewOpError(op, key, providers.ErrUnavailable, err)
 	}
 	return providers.NewOpError(op, key, nil, err)
@@ -192,17 +190,6 @@ func bodyText(re *azcore.ResponseError) string {
 		_, _ = sk.Seek(0, io.SeekStart)
 	}
 	return string(b)
-}
-
-func isNetErr(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
-		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, os.ErrDeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne)
 }
 
 func statusOf(err error) int {

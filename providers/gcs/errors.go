@@ -3,10 +3,7 @@ package gcs
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"strings"
-	"syscall"
 
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
@@ -73,7 +70,7 @@ func classify(err error) (status int, code string, kind error) {
 		}
 		return status, code, nil
 	}
-	if isNetErr(err) {
+	if providers.IsNetErr(err) {
 		return 0, "", providers.ErrUnavailable
 	}
 	return 0, "", nil
@@ -85,17 +82,6 @@ func statusOf(err error) int {
 		return ge.Code
 	}
 	return 0
-}
-
-func isNetErr(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
-		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
-		errors.Is(err, io.ErrUnexpectedEOF) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne)
 }
 
 var (

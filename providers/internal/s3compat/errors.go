@@ -3,9 +3,6 @@ package s3compat
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
-	"syscall"
 
 	"github.com/byobfs/byob/providers"
 )
@@ -70,7 +67,7 @@ func Kind(status int, code string, err error) error {
 	if status != 0 {
 		return providers.StatusKind(status)
 	}
-	if IsNetErr(err) {
+	if providers.IsNetErr(err) {
 		return providers.ErrUnavailable
 	}
 	return nil
@@ -106,20 +103,6 @@ func UploadError(mapped error) error {
 		oe.Kind = providers.ErrUploadNotFound
 	}
 	return mapped
-}
-
-// IsNetErr reports a broken or refused connection, a timeout or a body cut
-// short: the server could not be reached or the transfer broke.
-func IsNetErr(err error) bool {
-	if errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
-		errors.Is(err, syscall.EPIPE) || errors.Is(err, syscall.ECONNABORTED) ||
-		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
-		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-		return true
-	}
-	// *net.OpError and *net.DNSError are net.Errors too.
-	var ne net.Error
-	return errors.As(err, &ne)
 }
 
 var (
