@@ -38,10 +38,6 @@ import (
 // DefaultInterval is how often a Source stats its file at most.
 const DefaultInterval = 2 * time.Second
 
-// minReload is the least time between two forced re-reads: a burst of
-// requests failing together reads the file once.
-const minReload = 200 * time.Millisecond
-
 // Creds are one scheme's secrets, with the meaning of the Address fields
 // of the same names.
 type Creds struct {
@@ -225,16 +221,18 @@ func (s *Source) Check() uint64 {
 	return g
 }
 
-// Reload looks at the file now and re-reads it when its stat changed, or
-// whatever its stat says (a rewrite may keep size and mtime) unless it was
-// so re-read less than a moment ago; it returns the generation. A caller
+// Reload looks at the file now (one stat) and re-reads it when its stat
+// changed, or whatever its stat says (a rewrite may keep size and mtime) at
+// most once per interval: requests refused for other reasons (a bucket
+// policy's AccessDenied) cost a stat each, not a read. It returns the
+// generation. A caller
 // whose request failed on credentials of generation g retries when the
 // result differs from g.
 func (s *Source) Reload() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	force := now.Sub(s.reloaded) >= minReload
+	force := now.Sub(s.reloaded) >= s.interval
 	if force {
 		s.reloaded = now
 	}

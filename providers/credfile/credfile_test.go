@@ -100,3 +100,30 @@ func TestSourceFollowsTheFile(t *testing.T) {
 	require.Equal(t, "AK4", c.User)
 	require.Equal(t, g4, s.Reload())
 }
+
+// A rewrite that keeps the file's size and mtime is only seen by a forced
+// re-read, and Reload forces one at most once per interval: a stream of
+// refused requests costs a stat each, not a read of the file.
+func TestReloadForcesOncePerInterval(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "creds")
+	require.NoError(t, os.WriteFile(p, []byte("access_key_id = AK1\nsecret_access_key = S1\n"), 0o600))
+	now := time.Unix(1000, 0)
+	s, err := NewSource("s3", p, time.Second)
+	require.NoError(t, err)
+	s.now, s.checked = func() time.Time { return now }, now
+	g1 := s.Reload() // forced: the first one
+	st, err := os.Stat(p)
+	require.NoError(t, err)
+	// Same size, same inode, mtime put back: the stat does not change.
+	require.NoError(t, os.WriteFile(p, []byte("access_key_id = AK2\nsecret_access_key = S2\n"), 0o600))
+	require.NoError(t, os.Chtimes(p, st.ModTime(), st.ModTime()))
+	now = now.Add(500 * time.Millisecond)
+	require.Equal(t, g1, s.Reload(), "within the interval: not read again")
+	c, _ := s.Current()
+	require.Equal(t, "AK1", c.User)
+	now = now.Add(time.Second)
+	g2 := s.Reload()
+	require.NotEqual(t, g1, g2, "past the interval: read again")
+	c, _ = s.Current()
+	require.Equal(t, "AK2", c.User)
+}
