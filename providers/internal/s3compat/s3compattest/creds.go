@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -92,8 +93,11 @@ func testCredentialsFileRotation(t *testing.T, b Backend) {
 	u9 := rotate(u8)
 	require.NoError(t, st.Delete(ctx, "old"))
 
-	// A file caught half-written keeps the keys that work.
+	// A file caught half-written keeps the keys that work. The wait lets
+	// the next request look at the file (it is stat'ed at most once per
+	// credfile.DefaultInterval), so the half file is really read.
 	require.NoError(t, os.WriteFile(path, []byte("access_key_id = "+u9.AccessKey+"\n"), 0o600))
+	time.Sleep(credfile.DefaultInterval + 100*time.Millisecond)
 	_, err = st.Stat(ctx, "new")
 	require.NoError(t, err)
 
