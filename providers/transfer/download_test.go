@@ -42,8 +42,9 @@ func TestDownloadWithFaults(t *testing.T) {
 	// Empty objects download too.
 	_, err = m.Put(ctx, "empty", bytes.NewReader(nil), 0, providers.PutOptions{})
 	require.NoError(t, err)
-	_, err = d.Download(ctx, "empty", out)
+	einfo, err := d.Download(ctx, "empty", out)
 	require.NoError(t, err)
+	require.Zero(t, einfo.Size)
 }
 
 func TestDownloadChangedObjectFails(t *testing.T) {
@@ -53,10 +54,10 @@ func TestDownloadChangedObjectFails(t *testing.T) {
 	_, err := m.Put(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.PutOptions{})
 	require.NoError(t, err)
 	var gets atomic.Int32
+	var putErr error // set in the hook, asserted on the test's goroutine
 	f := faulty.Wrap(m, faulty.Options{Before: func(op, key string) error {
 		if op == faulty.OpGet && gets.Add(1) == 3 {
-			_, err := m.Put(ctx, "k", bytes.NewReader(data[:100]), 100, providers.PutOptions{})
-			require.NoError(t, err)
+			_, putErr = m.Put(ctx, "k", bytes.NewReader(data[:100]), 100, providers.PutOptions{})
 		}
 		return nil
 	}})
@@ -65,6 +66,7 @@ func TestDownloadChangedObjectFails(t *testing.T) {
 	require.NoError(t, err)
 	defer out.Close()
 	_, err = d.Download(ctx, "k", out)
+	require.NoError(t, putErr, "the object was changed mid-download")
 	require.ErrorIs(t, err, providers.ErrPrecondition)
 	require.ErrorIs(t, err, ErrChanged)
 	require.Contains(t, err.Error(), "changed")
