@@ -281,17 +281,6 @@ func raceEnabled() bool {
 	return false
 }
 
-// requireMount skips unless this process can mount FUSE directly.
-func requireMount(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("no /dev/fuse")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mount tests need root (DirectMount)")
-	}
-}
-
 // mountWithWatchdog mounts f on mnt in process; a watchdog force-unmounts
 // (lazy unmount, then abort through fusectl) if the test hangs, and the
 // mount is unmounted in t.Cleanup.
@@ -334,7 +323,7 @@ func mountWithWatchdog(t *testing.T, mnt string, f *byobfs.FS) {
 // each sees the other's objects. Opening a cache directory another process
 // (or this one) holds fails within the lock timeout, naming the PID.
 func TestSyncWhileMounted(t *testing.T) {
-	requireMount(t)
+	requireFUSEMount(t)
 	ctx := context.Background()
 	bucketDir := t.TempDir()
 	st, err := local.Open(bucketDir, local.Options{NoSync: true})

@@ -13,9 +13,7 @@ import (
 // confined to its store and sub-path; a team without an address shares the
 // instance bucket under instance.path.
 func TestMountTeamsFromConfig(t *testing.T) {
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("no /dev/fuse")
-	}
+	requireFUSEMount(t)
 	dir := t.TempDir()
 	for p, data := range map[string]string{
 		"omega/a.txt":              "omega's file",

@@ -500,10 +500,5 @@ func TestMountWrite1GiB(t *testing.T) {
 // requireFUSEMount skips without /dev/fuse or root (DirectMount).
 func requireFUSEMount(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("no /dev/fuse")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mount tests need root (DirectMount)")
-	}
+	testenv.RequireFUSE(t)
 }

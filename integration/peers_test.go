@@ -224,8 +224,8 @@ func mounted(mnt string) bool {
 // The mount lives until owner (the benchmark whose rows share it) ends.
 func mountByob(b, owner *testing.B, addr, mnt, cacheDir string, flags ...string) *fuseMount {
 	b.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil || os.Geteuid() != 0 {
-		b.Skip("byob mount rows need /dev/fuse and root")
+	if err := testenv.FUSE(); err != nil {
+		b.Skipf("byob mount rows: %v", err)
 	}
 	args := append([]string{"mount", "--daemon", "--cache-dir", cacheDir}, flags...)
 	args = append(args, addr, mnt)
@@ -248,8 +248,8 @@ func mountByob(b, owner *testing.B, addr, mnt, cacheDir string, flags ...string)
 // until mnt is mounted; the serving process is the child.
 func mountPeer(b, owner *testing.B, name, mnt string, env []string, bin string, args ...string) *fuseMount {
 	b.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil || os.Geteuid() != 0 {
-		b.Skip("FUSE rows need /dev/fuse and root")
+	if err := testenv.FUSE(); err != nil {
+		b.Skipf("FUSE rows: %v", err)
 	}
 	cmd := exec.Command(bin, args...)
 	cmd.Env = env

@@ -16,6 +16,7 @@ import (
 
 	"github.com/byobfs/byob/cache"
 	byobfs "github.com/byobfs/byob/fs"
+	"github.com/byobfs/byob/integration/testenv"
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/local"
 	"github.com/byobfs/byob/providers/mem"
@@ -25,12 +26,7 @@ const testBlockSize = 256 << 10
 
 func requireFUSE(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		t.Skip("no /dev/fuse")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("mount tests need root (DirectMount)")
-	}
+	testenv.RequireFUSE(t)
 }
 
 // newFS builds an FS over st with a fresh cache in a temp dir.
