@@ -447,56 +447,6 @@ func TestMountRequestCounts(t *testing.T) {
 	require.Zero(t, proxy.Count(faulty.KindGet))
 }
 
-// TestMountWrite1GiB measures a 1 GiB open-to-close write through the
-// mount against a direct multipart upload of the same bytes (BYOB_MOUNT_BENCH=1).
-func TestMountWrite1GiB(t *testing.T) {
-	if os.Getenv("BYOB_MOUNT_BENCH") == "" {
-		t.Skip("set BYOB_MOUNT_BENCH=1 to measure")
-	}
-	requireFUSEMount(t)
-	s := testenv.MinIO(t)
-	bucket := s.NewBucket(t)
-	st, _ := openMinIO(t, s, bucket, "")
-	ctx := context.Background()
-	const size = 1 << 30
-	chunk := randBytes(1<<20, 5)
-	src := filepath.Join(t.TempDir(), "src")
-	sf, err := os.Create(src)
-	require.NoError(t, err)
-	for i := 0; i < size>>20; i++ {
-		chunk[0] = byte(i)
-		_, err := sf.Write(chunk)
-		require.NoError(t, err)
-	}
-	require.NoError(t, sf.Close())
-	up := transfer.NewUploader(st, transfer.DefaultOptions())
-	rf, err := os.Open(src)
-	require.NoError(t, err)
-	start := time.Now()
-	_, err = up.UploadFile(ctx, "direct.bin", rf, size, providers.SourceFingerprint{}, providers.PutOptions{})
-	require.NoError(t, err)
-	direct := time.Since(start)
-	rf.Close()
-
-	mnt, cacheDir := t.TempDir(), t.TempDir()
-	startMount(t, nil, s.Address(bucket), mnt, cacheDir, "--cache-size", "4GiB")
-	start = time.Now()
-	f, err := os.Create(filepath.Join(mnt, "mounted.bin"))
-	require.NoError(t, err)
-	for i := 0; i < size>>20; i++ {
-		chunk[0] = byte(i)
-		_, err := f.Write(chunk)
-		require.NoError(t, err)
-	}
-	require.NoError(t, f.Close())
-	mounted := time.Since(start)
-	t.Logf("1 GiB: direct multipart %v (%.0f MiB/s), through the mount open-to-close %v (%.0f MiB/s): %.2fx",
-		direct.Round(time.Millisecond), 1024/direct.Seconds(), mounted.Round(time.Millisecond), 1024/mounted.Seconds(), mounted.Seconds()/direct.Seconds())
-	info, err := st.Stat(ctx, "mounted.bin")
-	require.NoError(t, err)
-	require.Equal(t, int64(size), info.Size)
-}
-
 // requireFUSEMount skips without /dev/fuse or root (DirectMount).
 func requireFUSEMount(t *testing.T) {
 	t.Helper()
