@@ -1,14 +1,10 @@
 package cache
 
-import (
-	"fmt"
-	"os"
-)
+import "github.com/byobfs/byob/providers"
 
-// crashEnv is the environment variable crash points read: the same one as
-// transfer.CrashEnv (cache may not import transfer), so one variable names
-// every crash point of the binary.
-const crashEnv = "BYOB_CRASH_AT"
+// crashEnv is the environment variable crash points read
+// (providers.CrashEnv, the same for every crash point of the binary).
+const crashEnv = providers.CrashEnv
 
 // Crash points of the block store, for crash tests (see the package doc):
 //
@@ -21,16 +17,5 @@ const (
 	CrashAfterIndexCommit = "cache-after-index-commit"
 )
 
-// crashPoint kills the process with SIGKILL, after printing
-// "byob: crash point NAME" to stderr, when BYOB_CRASH_AT equals name; it
-// does nothing otherwise. It behaves as transfer.CrashPoint.
-func crashPoint(name string) {
-	if v, ok := os.LookupEnv(crashEnv); !ok || v != name {
-		return
-	}
-	fmt.Fprintf(os.Stderr, "byob: crash point %s\n", name)
-	if p, err := os.FindProcess(os.Getpid()); err == nil {
-		_ = p.Kill() // SIGKILL: no deferred function, no Close runs
-	}
-	select {} // the signal is on its way
-}
+// crashPoint is providers.CrashPoint.
+func crashPoint(name string) { providers.CrashPoint(name) }
