@@ -30,7 +30,10 @@ const awsDefaultHost = "s3.amazonaws.com"
 
 func resolveEndpoint(a providers.Address, opts Options) (endpoint, error) {
 	ep, err := s3compat.ResolveEndpoint(a, opts.PathStyle)
-	if err != nil || (ep.Path != "" && ep.Path != "/") {
+	if err != nil {
+		return ep, err
+	}
+	if ep.Path != "" && ep.Path != "/" {
 		return ep, fmt.Errorf("%w: minio-go needs an endpoint http(s)://HOST[:PORT] without a path", providers.ErrInvalidAddress)
 	}
 	if ep.HostPort == "" {
