@@ -53,7 +53,7 @@ func (s *Store) Copy(ctx context.Context, src, dst string, opts providers.CopyOp
 			h[k] = hh.Get(k)
 		}
 	}
-	oi, err := call(s, nil, mapper("copy", src), func() (minio.ObjectInfo, error) {
+	oi, err := s3compat.Call(s.creds, nil, mapper("copy", src), func() (minio.ObjectInfo, error) {
 		return s.core.CopyObject(ctx, s.bucket, src, s.bucket, dst, h, minio.CopySrcOptions{}, minio.PutObjectOptions{})
 	})
 	if err != nil {
@@ -73,7 +73,7 @@ func (s *Store) multipartCopy(ctx context.Context, src, dst string, info provide
 	cond := map[string]string{"x-amz-copy-source-if-match": `"` + info.Version + `"`}
 	return s3compat.MultipartCopy(ctx, up, info.Size, s3compat.CopyPartSize(s.opts, info.Size),
 		func(ctx context.Context, n int, off, length int64) (string, error) {
-			cp, err := call(s, nil, upMapper("copy", src), func() (minio.CompletePart, error) {
+			cp, err := s3compat.Call(s.creds, nil, upMapper("copy", src), func() (minio.CompletePart, error) {
 				return s.core.CopyObjectPart(ctx, s.bucket, src, s.bucket, dst, up.UploadID, n, off, length, cond)
 			})
 			if err != nil {

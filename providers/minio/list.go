@@ -15,7 +15,7 @@ import (
 // decodes them.
 func (s *Store) List(ctx context.Context, opts providers.ListOptions, fn func(providers.Entry) error) error {
 	return s3compat.List(ctx, opts, func(ctx context.Context, startAfter, token string) (s3compat.Page, error) {
-		res, err := call(s, nil, mapper("list", opts.Prefix), func() (minio.ListBucketV2Result, error) {
+		res, err := s3compat.Call(s.creds, nil, mapper("list", opts.Prefix), func() (minio.ListBucketV2Result, error) {
 			return s.listPage(ctx, opts.Prefix, startAfter, token, opts.Delimiter, 0)
 		})
 		if err != nil {

@@ -47,7 +47,7 @@ func (s *Store) createMultipart(ctx context.Context, key string, opts providers.
 		}
 		po.UserMetadata["x-amz-checksum-algorithm"] = "CRC32C"
 	}
-	id, err := call(s, nil, mapper("create-multipart", key), func() (string, error) {
+	id, err := s3compat.Call(s.creds, nil, mapper("create-multipart", key), func() (string, error) {
 		return s.core.NewMultipartUpload(ctx, s.bucket, key, po)
 	})
 	if err != nil {
@@ -66,7 +66,7 @@ func (s *Store) ResumeMultipart(ctx context.Context, key, uploadID string) (prov
 	if uploadID == "" {
 		return nil, providers.NewOpError("resume-multipart", key, providers.ErrUploadNotFound, errors.New("empty upload ID"))
 	}
-	res, err := call(s, nil, upMapper("resume-multipart", key), func() (minio.ListObjectPartsResult, error) {
+	res, err := s3compat.Call(s.creds, nil, upMapper("resume-multipart", key), func() (minio.ListObjectPartsResult, error) {
 		return s.core.ListObjectParts(ctx, s.bucket, key, uploadID, 0, 1)
 	})
 	if err != nil {
@@ -82,7 +82,7 @@ func (u *upload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size in
 		return providers.Part{}, err
 	}
 	// Sent again from the start after a credentials failure.
-	op, err := call(u.s, nil, mapped, func() (minio.ObjectPart, error) { return u.uploadPart(ctx, n, r, size, opts) })
+	op, err := s3compat.Call(u.s.creds, nil, s3compat.Unmapped, func() (minio.ObjectPart, error) { return u.uploadPart(ctx, n, r, size, opts) })
 	if err != nil {
 		return providers.Part{}, err
 	}
@@ -119,7 +119,7 @@ func (u *upload) ListParts(ctx context.Context) ([]providers.Part, error) {
 	var parts []providers.Part
 	marker := 0
 	for {
-		res, err := call(u.s, nil, upMapper("list-parts", u.ObjectKey), func() (minio.ListObjectPartsResult, error) {
+		res, err := s3compat.Call(u.s.creds, nil, upMapper("list-parts", u.ObjectKey), func() (minio.ListObjectPartsResult, error) {
 			return u.s.core.ListObjectParts(ctx, u.s.bucket, u.ObjectKey, u.UploadID, marker, 1000)
 		})
 		if err != nil {
@@ -155,7 +155,7 @@ func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts prov
 	if opts.IfNoneMatch == "*" {
 		po.SetMatchETagExcept("*")
 	}
-	ui, err := call(u.s, nil, upMapper("complete-multipart", u.ObjectKey), func() (minio.UploadInfo, error) {
+	ui, err := s3compat.Call(u.s.creds, nil, upMapper("complete-multipart", u.ObjectKey), func() (minio.UploadInfo, error) {
 		return u.s.core.CompleteMultipartUpload(ctx, u.s.bucket, u.ObjectKey, u.UploadID, cps, po)
 	})
 	if err != nil {
@@ -170,7 +170,7 @@ func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts prov
 
 // Abort implements providers.Upload; an unknown upload is already gone.
 func (u *upload) Abort(ctx context.Context) error {
-	_, err := call(u.s, nil, upMapper("abort-multipart", u.ObjectKey), func() (struct{}, error) {
+	_, err := s3compat.Call(u.s.creds, nil, upMapper("abort-multipart", u.ObjectKey), func() (struct{}, error) {
 		return struct{}{}, u.s.core.AbortMultipartUpload(ctx, u.s.bucket, u.ObjectKey, u.UploadID)
 	})
 	if me := err; me != nil && !errors.Is(me, providers.ErrUploadNotFound) {

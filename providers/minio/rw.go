@@ -30,7 +30,7 @@ func (s *Store) head(ctx context.Context, op, key, ifMatch string) (providers.Ob
 			return providers.ObjectInfo{}, providers.NewOpError(op, key, providers.ErrInvalidArgument, err)
 		}
 	}
-	oi, err := call(s, nil, mapper(op, key), func() (minio.ObjectInfo, error) { return s.core.StatObject(ctx, s.bucket, key, o) })
+	oi, err := s3compat.Call(s.creds, nil, mapper(op, key), func() (minio.ObjectInfo, error) { return s.core.StatObject(ctx, s.bucket, key, o) })
 	if err != nil {
 		return providers.ObjectInfo{}, err
 	}
@@ -85,7 +85,7 @@ func (s *Store) Get(ctx context.Context, key string, off, length int64, opts pro
 		oi minio.ObjectInfo
 		h  http.Header
 	}
-	g, err := call(s, nil, mapper("get", key), func() (got, error) {
+	g, err := s3compat.Call(s.creds, nil, mapper("get", key), func() (got, error) {
 		rc, oi, h, err := s.core.GetObject(ctx, s.bucket, key, o)
 		return got{rc, oi, h}, err
 	})
@@ -134,7 +134,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		}
 	}
 	// Sent again after a credentials failure only when r can seek back.
-	ui, err := call(s, s3compat.Rewinder(r, size), mapped, func() (minio.UploadInfo, error) {
+	ui, err := s3compat.Call(s.creds, s3compat.Rewinder(r, size), s3compat.Unmapped, func() (minio.UploadInfo, error) {
 		er, body, err := s3compat.UploadBody("put", key, r, size, bytes.NewReader(nil))
 		if err != nil {
 			return minio.UploadInfo{}, err
@@ -169,7 +169,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.checkKey("delete", key); err != nil {
 		return err
 	}
-	_, err := call(s, nil, mapper("delete", key), func() (struct{}, error) {
+	_, err := s3compat.Call(s.creds, nil, mapper("delete", key), func() (struct{}, error) {
 		return struct{}{}, s.core.RemoveObject(ctx, s.bucket, key, minio.RemoveObjectOptions{})
 	})
 	if me := err; me != nil && !errors.Is(me, providers.ErrNotExist) {

@@ -73,17 +73,6 @@ func (s *Store) Close() error {
 // Bucket is the bucket this store is rooted at.
 func (s *Store) Bucket() string { return s.bucket }
 
-// call runs one SDK request and maps its error with m; when the request
-// failed on credentials that the credentials file has replaced since, it
-// runs it once more (see s3compat.Retry; again, when not nil, rewinds the
-// body or says it cannot be sent again).
-func call[T any](s *Store, again func() bool, m func(error) error, do func() (T, error)) (T, error) {
-	return s3compat.Retry(s.creds, again, func() (T, error) {
-		v, err := do()
-		return v, m(err)
-	})
-}
-
 // mapper returns mapErr for op and key.
 func mapper(op, key string) func(error) error {
 	return func(err error) error { return mapErr(op, key, err) }
@@ -94,8 +83,6 @@ func upMapper(op, key string) func(error) error {
 	return func(err error) error { return uploadErr(op, key, err) }
 }
 
-func mapped(err error) error { return err }
-
 // checkKey: see s3compat.CheckKey.
 func (s *Store) checkKey(op, key string) error { return s3compat.CheckKey(op, key, s.caps.OddKeys) }
 
@@ -103,13 +90,13 @@ func (s *Store) checkKey(op, key string) error { return s3compat.CheckKey(op, ke
 func (s *Store) checkPrefixConflict(ctx context.Context, op, key string) error {
 	return s3compat.CheckPrefixConflict(ctx, op, key, s.caps, s3compat.ConflictProbe{
 		Head: func(ctx context.Context, k string) error {
-			_, err := call(s, nil, mapper(op, key), func() (minio.ObjectInfo, error) {
+			_, err := s3compat.Call(s.creds, nil, mapper(op, key), func() (minio.ObjectInfo, error) {
 				return s.core.StatObject(ctx, s.bucket, k, minio.StatObjectOptions{})
 			})
 			return err
 		},
 		AnyBelow: func(ctx context.Context, prefix string) (bool, error) {
-			res, err := call(s, nil, mapper(op, key), func() (minio.ListBucketV2Result, error) {
+			res, err := s3compat.Call(s.creds, nil, mapper(op, key), func() (minio.ListBucketV2Result, error) {
 				return s.listPage(ctx, prefix, "", "", "", 1)
 			})
 			if err != nil {

@@ -49,7 +49,7 @@ func (s *Store) Copy(ctx context.Context, src, dst string, opts providers.CopyOp
 		}
 	}
 	in.ServerSideEncryption, in.SSEKMSKeyId = s.sse()
-	out, err := call(s, nil, mapper("copy", src), func() (*s3.CopyObjectOutput, error) { return s.client.CopyObject(ctx, in) })
+	out, err := s3compat.Call(s.creds, nil, mapper("copy", src), func() (*s3.CopyObjectOutput, error) { return s.client.CopyObject(ctx, in) })
 	if err != nil {
 		return providers.ObjectInfo{}, err
 	}
@@ -71,7 +71,7 @@ func (s *Store) multipartCopy(ctx context.Context, src, dst string, info provide
 	source := copySource(s.bucket, src)
 	return s3compat.MultipartCopy(ctx, up, info.Size, s3compat.CopyPartSize(s.opts, info.Size),
 		func(ctx context.Context, n int, off, length int64) (string, error) {
-			out, err := call(s, nil, upMapper("copy", src), func() (*s3.UploadPartCopyOutput, error) {
+			out, err := s3compat.Call(s.creds, nil, upMapper("copy", src), func() (*s3.UploadPartCopyOutput, error) {
 				return s.client.UploadPartCopy(ctx, &s3.UploadPartCopyInput{
 					Bucket:            aws.String(s.bucket),
 					Key:               aws.String(dst),

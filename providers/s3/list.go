@@ -18,7 +18,7 @@ import (
 // survives the XML.
 func (s *Store) List(ctx context.Context, opts providers.ListOptions, fn func(providers.Entry) error) error {
 	return s3compat.List(ctx, opts, func(ctx context.Context, startAfter, token string) (s3compat.Page, error) {
-		return call(s, nil, mapper("list", opts.Prefix), func() (s3compat.Page, error) {
+		return s3compat.Call(s.creds, nil, mapper("list", opts.Prefix), func() (s3compat.Page, error) {
 			return s.listPage(ctx, opts, startAfter, token)
 		})
 	}, fn)

@@ -50,7 +50,7 @@ func (s *Store) CreateMultipart(ctx context.Context, key string, opts providers.
 	if crc {
 		in.ChecksumAlgorithm = types.ChecksumAlgorithmCrc32c
 	}
-	out, err := call(s, nil, mapper("create-multipart", key), func() (*s3.CreateMultipartUploadOutput, error) {
+	out, err := s3compat.Call(s.creds, nil, mapper("create-multipart", key), func() (*s3.CreateMultipartUploadOutput, error) {
 		return s.client.CreateMultipartUpload(ctx, in)
 	})
 	if err != nil {
@@ -69,7 +69,7 @@ func (s *Store) ResumeMultipart(ctx context.Context, key, uploadID string) (prov
 	if uploadID == "" {
 		return nil, providers.NewOpError("resume-multipart", key, providers.ErrUploadNotFound, errors.New("empty upload ID"))
 	}
-	out, err := call(s, nil, upMapper("resume-multipart", key), func() (*s3.ListPartsOutput, error) {
+	out, err := s3compat.Call(s.creds, nil, upMapper("resume-multipart", key), func() (*s3.ListPartsOutput, error) {
 		return s.client.ListParts(ctx, &s3.ListPartsInput{
 			Bucket:   aws.String(s.bucket),
 			Key:      aws.String(key),
@@ -90,7 +90,7 @@ func (u *upload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size in
 		return providers.Part{}, err
 	}
 	// Sent again from the start after a credentials failure.
-	out, err := call(u.s, nil, func(err error) error { return err }, func() (*s3.UploadPartOutput, error) {
+	out, err := s3compat.Call(u.s.creds, nil, s3compat.Unmapped, func() (*s3.UploadPartOutput, error) {
 		return u.uploadPart(ctx, n, r, size, opts)
 	})
 	if err != nil {
@@ -141,7 +141,7 @@ func (u *upload) ListParts(ctx context.Context) ([]providers.Part, error) {
 	in := &s3.ListPartsInput{Bucket: aws.String(u.s.bucket), Key: aws.String(u.ObjectKey), UploadId: aws.String(u.UploadID)}
 	var parts []providers.Part
 	for {
-		out, err := call(u.s, nil, upMapper("list-parts", u.ObjectKey), func() (*s3.ListPartsOutput, error) {
+		out, err := s3compat.Call(u.s.creds, nil, upMapper("list-parts", u.ObjectKey), func() (*s3.ListPartsOutput, error) {
 			return u.s.client.ListParts(ctx, in)
 		})
 		if err != nil {
@@ -179,7 +179,7 @@ func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts prov
 			cps[i].ChecksumCRC32C = aws.String(c)
 		}
 	}
-	out, err := call(u.s, nil, upMapper("complete-multipart", u.ObjectKey), func() (*s3.CompleteMultipartUploadOutput, error) {
+	out, err := s3compat.Call(u.s.creds, nil, upMapper("complete-multipart", u.ObjectKey), func() (*s3.CompleteMultipartUploadOutput, error) {
 		return u.s.client.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{
 			Bucket:          aws.String(u.s.bucket),
 			Key:             aws.String(u.ObjectKey),
@@ -200,7 +200,7 @@ func (u *upload) Complete(ctx context.Context, parts []providers.Part, opts prov
 
 // Abort implements providers.Upload; an unknown upload is already gone.
 func (u *upload) Abort(ctx context.Context) error {
-	_, err := call(u.s, nil, upMapper("abort-multipart", u.ObjectKey), func() (*s3.AbortMultipartUploadOutput, error) {
+	_, err := s3compat.Call(u.s.creds, nil, upMapper("abort-multipart", u.ObjectKey), func() (*s3.AbortMultipartUploadOutput, error) {
 		return u.s.client.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{
 			Bucket: aws.String(u.s.bucket), Key: aws.String(u.ObjectKey), UploadId: aws.String(u.UploadID),
 		})

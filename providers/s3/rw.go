@@ -30,7 +30,7 @@ func (s *Store) Stat(ctx context.Context, key string) (providers.ObjectInfo, err
 }
 
 func (s *Store) head(ctx context.Context, op, key, ifMatch string) (providers.ObjectInfo, error) {
-	out, err := call(s, nil, mapper(op, key), func() (*s3.HeadObjectOutput, error) {
+	out, err := s3compat.Call(s.creds, nil, mapper(op, key), func() (*s3.HeadObjectOutput, error) {
 		return s.client.HeadObject(ctx, &s3.HeadObjectInput{
 			Bucket:       aws.String(s.bucket),
 			Key:          aws.String(key),
@@ -79,7 +79,7 @@ func (s *Store) Get(ctx context.Context, key string, off, length int64, opts pro
 	if r := s3compat.RangeHeader(off, length); r != "" {
 		in.Range = aws.String(r)
 	}
-	out, err := call(s, nil, mapper("get", key), func() (*s3.GetObjectOutput, error) { return s.client.GetObject(ctx, in) })
+	out, err := s3compat.Call(s.creds, nil, mapper("get", key), func() (*s3.GetObjectOutput, error) { return s.client.GetObject(ctx, in) })
 	if err != nil {
 		if s3compat.StatusOf(err) == 416 {
 			return s3compat.EmptyRead(key, off, head, err)
@@ -122,7 +122,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 		return providers.ObjectInfo{}, err
 	}
 	// Sent again after a credentials failure only when r can seek back.
-	out, err := call(s, s3compat.Rewinder(r, size), func(err error) error { return err }, func() (*s3.PutObjectOutput, error) {
+	out, err := s3compat.Call(s.creds, s3compat.Rewinder(r, size), s3compat.Unmapped, func() (*s3.PutObjectOutput, error) {
 		er, body, err := s3compat.UploadBody("put", key, r, size, bytes.NewReader(nil))
 		if err != nil {
 			return nil, err
@@ -180,7 +180,7 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := s.checkKey("delete", key); err != nil {
 		return err
 	}
-	_, err := call(s, nil, mapper("delete", key), func() (*s3.DeleteObjectOutput, error) {
+	_, err := s3compat.Call(s.creds, nil, mapper("delete", key), func() (*s3.DeleteObjectOutput, error) {
 		return s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key)})
 	})
 	if me := err; me != nil && !errors.Is(me, providers.ErrNotExist) {

@@ -85,17 +85,6 @@ func (s *Store) sse() (types.ServerSideEncryption, *string) {
 	return types.ServerSideEncryptionAwsKms, aws.String(s.kms)
 }
 
-// call runs one SDK request and maps its error with m; when the request
-// failed on credentials that the credentials file has replaced since, it
-// runs it once more (see s3compat.Retry; again, when not nil, rewinds the
-// body or says it cannot be sent again).
-func call[T any](s *Store, again func() bool, m func(error) error, do func() (T, error)) (T, error) {
-	return s3compat.Retry(s.creds, again, func() (T, error) {
-		v, err := do()
-		return v, m(err)
-	})
-}
-
 // mapper returns mapErr for op and key.
 func mapper(op, key string) func(error) error {
 	return func(err error) error { return mapErr(op, key, err) }
@@ -113,13 +102,13 @@ func (s *Store) checkKey(op, key string) error { return s3compat.CheckKey(op, ke
 func (s *Store) checkPrefixConflict(ctx context.Context, op, key string) error {
 	return s3compat.CheckPrefixConflict(ctx, op, key, s.caps, s3compat.ConflictProbe{
 		Head: func(ctx context.Context, k string) error {
-			_, err := call(s, nil, mapper(op, key), func() (*s3.HeadObjectOutput, error) {
+			_, err := s3compat.Call(s.creds, nil, mapper(op, key), func() (*s3.HeadObjectOutput, error) {
 				return s.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(k)})
 			})
 			return err
 		},
 		AnyBelow: func(ctx context.Context, prefix string) (bool, error) {
-			out, err := call(s, nil, mapper(op, key), func() (*s3.ListObjectsV2Output, error) {
+			out, err := s3compat.Call(s.creds, nil, mapper(op, key), func() (*s3.ListObjectsV2Output, error) {
 				return s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(s.bucket), Prefix: aws.String(prefix), MaxKeys: aws.Int32(1)})
 			})
 			if err != nil {

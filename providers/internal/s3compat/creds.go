@@ -75,6 +75,20 @@ func Retry[T any](f *FileCreds, again func() bool, call func() (T, error)) (T, e
 	return call()
 }
 
+// Call runs one SDK request through Retry and maps its error with m (the
+// backend's error mapping for the operation and key): both S3 backends
+// send every request through it.
+func Call[T any](f *FileCreds, again func() bool, m func(error) error, do func() (T, error)) (T, error) {
+	return Retry(f, again, func() (T, error) {
+		v, err := do()
+		return v, m(err)
+	})
+}
+
+// Unmapped is Call's mapping for a request whose error is mapped by its
+// caller.
+func Unmapped(err error) error { return err }
+
 // Retry0 is Retry for a call with no result.
 func Retry0(f *FileCreds, call func() error) error {
 	_, err := Retry(f, nil, func() (struct{}, error) { return struct{}{}, call() })
