@@ -2,25 +2,17 @@ package testenv
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,26 +48,11 @@ type AzureServer struct {
 	containers atomic.Int64
 }
 
-var (
-	azuriteMu       sync.Mutex
-	azuriteSrv      *AzureServer // GUARDED_BY(azuriteMu)
-	azuriteOAuthSrv *AzureServer // GUARDED_BY(azuriteMu)
-)
-
 // Azurite returns this test binary's Azurite blob server, starting it on
 // first use (and installing Azurite with npm if it is missing).
 func Azurite(t testing.TB) *AzureServer {
 	t.Helper()
-	azuriteMu.Lock()
-	defer azuriteMu.Unlock()
-	if azuriteSrv == nil {
-		s, err := startAzurite()
-		if err != nil {
-			unavailable(t, "Azurite", err)
-		}
-		azuriteSrv = s
-	}
-	return azuriteSrv
+	return azuriteSrv.get(t, "Azurite", func() (*AzureServer, error) { return startAzurite(false) })
 }
 
 // AzuriteOAuth returns a second Azurite of this test binary, started with
@@ -85,20 +62,7 @@ func Azurite(t testing.TB) *AzureServer {
 // lifetime, not its signature: see TokenCredential.
 func AzuriteOAuth(t testing.TB) *AzureServer {
 	t.Helper()
-	azuriteMu.Lock()
-	defer azuriteMu.Unlock()
-	if azuriteOAuthSrv == nil {
-		bin, err := AzuriteBin(context.Background())
-		var s *AzureServer
-		if err == nil {
-			s, err = startAttempts(func() (*AzureServer, error) { return startAzuriteOnce(bin, true) })
-		}
-		if err != nil {
-			unavailable(t, "Azurite (OAuth, HTTPS)", err)
-		}
-		azuriteOAuthSrv = s
-	}
-	return azuriteOAuthSrv
+	return azuriteOAuthSrv.get(t, "Azurite (OAuth, HTTPS)", func() (*AzureServer, error) { return startAzurite(true) })
 }
 
 // AzuriteBin returns the azurite-blob executable, running
@@ -147,12 +111,12 @@ func AzuriteBin(ctx context.Context) (string, error) {
 	return bin, nil
 }
 
-func startAzurite() (*AzureServer, error) {
+func startAzurite(oauth bool) (*AzureServer, error) {
 	bin, err := AzuriteBin(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	return startAttempts(func() (*AzureServer, error) { return startAzuriteOnce(bin, false) })
+	return startAttempts(func() (*AzureServer, error) { return startAzuriteOnce(bin, oauth) })
 }
 
 func startAzuriteOnce(bin string, oauth bool) (*AzureServer, error) {
@@ -183,11 +147,14 @@ func startAzuriteOnce(bin string, oauth bool) (*AzureServer, error) {
 	}
 	if oauth {
 		// Made per run, in the server's folder (removed when it stops).
-		certFile, keyFile, pool, err := selfSignedCert(dir)
+		certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+		certPEM, err := selfSigned(dir, "byob test Azurite", []string{"localhost"}, "cert.pem", "key.pem")
 		if err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(certPEM)
 		s.CAFile, s.caPool = certFile, pool
 		args = append(args, "--oauth", "basic", "--cert", certFile, "--key", keyFile)
 	}
@@ -219,46 +186,6 @@ func (s *AzureServer) HTTPClient() *http.Client {
 		tr.TLSClientConfig = &tls.Config{RootCAs: s.caPool, MinVersion: tls.VersionTLS12}
 	}
 	return &http.Client{Transport: tr}
-}
-
-// selfSignedCert writes a self-signed certificate for 127.0.0.1 and
-// localhost and its key (PEM) into dir.
-func selfSignedCert(dir string) (certFile, keyFile string, pool *x509.CertPool, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "byob test Azurite"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return "", "", nil, err
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return "", "", nil, err
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	if err := os.WriteFile(certFile, certPEM, 0o600); err != nil {
-		return "", "", nil, err
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		return "", "", nil, err
-	}
-	pool = x509.NewCertPool()
-	pool.AppendCertsFromPEM(certPEM)
-	return certFile, keyFile, pool, nil
 }
 
 // TokenCredential returns an azcore.TokenCredential whose tokens the

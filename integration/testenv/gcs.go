@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,26 +25,12 @@ type GCSServer struct {
 	buckets atomic.Int64
 }
 
-var (
-	gcsMu  sync.Mutex
-	gcsSrv *GCSServer // GUARDED_BY(gcsMu)
-)
-
 // FakeGCS returns this test binary's fake-gcs-server, installing and
 // starting it on first use. It fails the test under CI=true when the server
 // cannot be started, and skips it otherwise.
 func FakeGCS(t testing.TB) *GCSServer {
 	t.Helper()
-	gcsMu.Lock()
-	defer gcsMu.Unlock()
-	if gcsSrv == nil {
-		s, err := startFakeGCS()
-		if err != nil {
-			unavailable(t, "fake-gcs-server", err)
-		}
-		gcsSrv = s
-	}
-	return gcsSrv
+	return gcsSrv.get(t, "fake-gcs-server", startFakeGCS)
 }
 
 func startFakeGCS() (*GCSServer, error) {

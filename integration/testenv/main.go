@@ -94,3 +94,38 @@ func unavailable(t testing.TB, what string, err error) {
 }
 
 func getenv(k string) string { return os.Getenv(k) }
+
+// lazy is a server of this test binary, started on first use. It remembers
+// the outcome, a failure included, so a server that cannot start is not
+// tried again (an npm install, three start attempts) by every later test.
+type lazy[T any] struct {
+	mu   sync.Mutex
+	done bool // GUARDED_BY(mu)
+	srv  T    // GUARDED_BY(mu)
+	err  error
+}
+
+// get returns the server, starting it with start the first time; a start
+// that failed makes every caller unavailable (a failure under CI=true).
+func (l *lazy[T]) get(t testing.TB, what string, start func() (T, error)) T {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.done {
+		l.srv, l.err = start()
+		l.done = true
+	}
+	if l.err != nil {
+		unavailable(t, what, l.err)
+	}
+	return l.srv
+}
+
+// The servers, one of each kind per test binary.
+var (
+	minioPlain      lazy[*S3Server]
+	minioSecure     lazy[*S3Server]
+	azuriteSrv      lazy[*AzureServer]
+	azuriteOAuthSrv lazy[*AzureServer]
+	gcsSrv          lazy[*GCSServer]
+)

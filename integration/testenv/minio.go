@@ -2,21 +2,14 @@ package testenv
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -44,42 +37,18 @@ type S3Server struct {
 	buckets   atomic.Int64
 }
 
-var (
-	minioMu     sync.Mutex
-	minioPlain  *S3Server // GUARDED_BY(minioMu)
-	minioSecure *S3Server // GUARDED_BY(minioMu)
-)
-
 // MinIO returns this test binary's plain-HTTP MinIO server, starting it on
 // first use.
 func MinIO(t testing.TB) *S3Server {
 	t.Helper()
-	minioMu.Lock()
-	defer minioMu.Unlock()
-	if minioPlain == nil {
-		s, err := startMinIO(false)
-		if err != nil {
-			unavailable(t, "MinIO", err)
-		}
-		minioPlain = s
-	}
-	return minioPlain
+	return minioPlain.get(t, "MinIO", func() (*S3Server, error) { return startMinIO(false) })
 }
 
 // MinIOTLS returns a MinIO server serving HTTPS with a self-signed
 // certificate for 127.0.0.1, localhost and *.MinIODomain; CACertPEM holds it.
 func MinIOTLS(t testing.TB) *S3Server {
 	t.Helper()
-	minioMu.Lock()
-	defer minioMu.Unlock()
-	if minioSecure == nil {
-		s, err := startMinIO(true)
-		if err != nil {
-			unavailable(t, "MinIO (TLS)", err)
-		}
-		minioSecure = s
-	}
-	return minioSecure
+	return minioSecure.get(t, "MinIO (TLS)", func() (*S3Server, error) { return startMinIO(true) })
 }
 
 func startMinIO(secure bool) (*S3Server, error) {
@@ -116,7 +85,7 @@ func startMinIOOnce(bin string, secure bool) (*S3Server, error) {
 	scheme := "http"
 	if secure {
 		certs := filepath.Join(dir, "certs")
-		if s.CACertPEM, err = writeSelfSigned(certs); err != nil {
+		if s.CACertPEM, err = selfSigned(certs, "byob test MinIO", []string{"localhost", MinIODomain, "*." + MinIODomain}, "public.crt", "private.key"); err != nil {
 			return nil, err
 		}
 		args = append(args, "--certs-dir", certs)
@@ -219,43 +188,4 @@ func (s *S3Server) Address(bucket string, extra ...string) string {
 		q += "&" + e
 	}
 	return fmt.Sprintf("s3://%s:%s@%s/%s?%s", s.AccessKey, strings.NewReplacer("/", "%2F", "+", "%2B").Replace(s.SecretKey), s.Endpoint, bucket, q)
-}
-
-func writeSelfSigned(dir string) ([]byte, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "byob test MinIO"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		DNSNames:              []string{"localhost", MinIODomain, "*." + MinIODomain},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return nil, err
-	}
-	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
-	if err := os.WriteFile(filepath.Join(dir, "public.crt"), certPEM, 0o600); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "private.key"), keyPEM, 0o600); err != nil {
-		return nil, err
-	}
-	return certPEM, nil
 }
