@@ -464,22 +464,8 @@ func (n *Node) Rmdir(ctx context.Context, name string) error {
 		return ErrNotDir
 	}
 	dk := c.Key()
-	if c.hasLocalChildren() {
-		return ErrNotEmpty
-	}
-	nonEmpty := false
-	err = f.store.List(ctx, providers.ListOptions{Prefix: dk}, func(e providers.Entry) error {
-		if e.Key != dk {
-			nonEmpty = true
-			return errStop
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errStop) {
+	if err := c.requireEmpty(ctx); err != nil {
 		return err
-	}
-	if nonEmpty {
-		return ErrNotEmpty
 	}
 	if f.caps.OddKeys {
 		if err := f.store.Delete(ctx, dk); err != nil {
@@ -497,6 +483,32 @@ func (n *Node) Rmdir(ctx context.Context, name string) error {
 	c.removed = true
 	c.mu.Unlock()
 	f.invalidate(n.Key(), dk)
+	return nil
+}
+
+// requireEmpty is nil when directory n holds nothing: no file or
+// directory only this mount knows, and no object below its prefix but its
+// own marker (one List, stopped at the first other key). ErrNotEmpty
+// otherwise.
+func (n *Node) requireEmpty(ctx context.Context) error {
+	if n.hasLocalChildren() {
+		return ErrNotEmpty
+	}
+	dk := n.Key()
+	empty := true
+	err := n.fs.store.List(ctx, providers.ListOptions{Prefix: dk}, func(e providers.Entry) error {
+		if e.Key != dk {
+			empty = false
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return err
+	}
+	if !empty {
+		return ErrNotEmpty
+	}
 	return nil
 }
 

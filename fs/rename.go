@@ -167,22 +167,8 @@ func (f *FS) renameDir(ctx context.Context, srcDir, src, dstDir, dst *Node, dstP
 		return providers.ErrInvalidArgument // into itself: EINVAL
 	}
 	if dst != nil {
-		if dst.hasLocalChildren() {
-			return ErrNotEmpty
-		}
-		empty := true
-		err := f.store.List(ctx, providers.ListOptions{Prefix: dstPrefix}, func(e providers.Entry) error {
-			if e.Key != dstPrefix {
-				empty = false
-				return errStop
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errStop) {
+		if err := dst.requireEmpty(ctx); err != nil {
 			return err
-		}
-		if !empty {
-			return ErrNotEmpty
 		}
 	}
 	// Publish what is being written below src.
