@@ -294,16 +294,7 @@ func mountWithWatchdog(t *testing.T, mnt string, f *byobfs.FS) {
 	}
 	var st syscall.Stat_t
 	_ = syscall.Stat(mnt, &st)
-	dev := st.Dev
-	force := func() {
-		_ = syscall.Unmount(mnt, syscall.MNT_DETACH)
-		conns := "/sys/fs/fuse/connections"
-		if _, err := os.Stat(filepath.Join(conns, "0")); err != nil {
-			_ = syscall.Mount("fusectl", conns, "fusectl", 0, "")
-		}
-		minor := (dev & 0xff) | ((dev >> 12) & 0xfff00)
-		_ = os.WriteFile(filepath.Join(conns, strconv.FormatUint(minor, 10), "abort"), []byte("1"), 0)
-	}
+	force := func() { testenv.ForceUnmount(mnt, st.Dev) }
 	dog := time.AfterFunc(limit, func() {
 		fmt.Fprintf(os.Stderr, "watchdog: %s hung, force-unmounting %s\n", t.Name(), mnt)
 		force()

@@ -87,15 +87,7 @@ func alive(pid int) bool {
 }
 
 // force detaches the mount and aborts its FUSE connection.
-func (m *mountProc) force() {
-	_ = syscall.Unmount(m.mnt, syscall.MNT_DETACH)
-	conns := "/sys/fs/fuse/connections"
-	if _, err := os.Stat(filepath.Join(conns, "0")); err != nil {
-		_ = syscall.Mount("fusectl", conns, "fusectl", 0, "")
-	}
-	minor := (m.dev & 0xff) | ((m.dev >> 12) & 0xfff00)
-	_ = os.WriteFile(filepath.Join(conns, strconv.FormatUint(minor, 10), "abort"), []byte("1"), 0)
-}
+func (m *mountProc) force() { testenv.ForceUnmount(m.mnt, m.dev) }
 
 // stop unmounts (SIGTERM: the mount drains and unmounts itself), then
 // makes sure nothing is left mounted or running.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -75,25 +74,15 @@ func watch(t *testing.T, mnt string, srv *Server) {
 	dev := st.Dev
 	dog := time.AfterFunc(limit, func() {
 		fmt.Fprintf(os.Stderr, "watchdog: %s hung, force-unmounting %s\n", t.Name(), mnt)
-		forceUnmount(mnt, dev)
+		testenv.ForceUnmount(mnt, dev)
 	})
 	t.Cleanup(func() {
 		dog.Stop()
 		if err := srv.Unmount(); err != nil {
-			forceUnmount(mnt, dev)
+			testenv.ForceUnmount(mnt, dev)
 			t.Errorf("unmount: %v", err)
 		}
 	})
-}
-
-func forceUnmount(mnt string, dev uint64) {
-	_ = syscall.Unmount(mnt, syscall.MNT_DETACH)
-	conns := "/sys/fs/fuse/connections"
-	if _, err := os.Stat(filepath.Join(conns, "0")); err != nil {
-		_ = syscall.Mount("fusectl", conns, "fusectl", 0, "")
-	}
-	minor := (dev & 0xff) | ((dev >> 12) & 0xfff00)
-	_ = os.WriteFile(filepath.Join(conns, fmt.Sprint(minor), "abort"), []byte("1"), 0)
 }
 
 func newMem() *mem.Store { return mem.New(mem.DefaultOptions()) }

@@ -3,6 +3,9 @@ package testenv
 import (
 	"errors"
 	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
 	"testing"
 )
 
@@ -25,4 +28,17 @@ func RequireFUSE(t testing.TB) {
 	if err := FUSE(); err != nil {
 		unavailable(t, "FUSE", err)
 	}
+}
+
+// ForceUnmount detaches the FUSE mount at mnt (device dev, from its stat)
+// and aborts its connection through fusectl: what a watchdog does when a
+// mount hangs, so one test fails instead of the run wedging.
+func ForceUnmount(mnt string, dev uint64) {
+	_ = syscall.Unmount(mnt, syscall.MNT_DETACH)
+	conns := "/sys/fs/fuse/connections"
+	if _, err := os.Stat(filepath.Join(conns, "0")); err != nil {
+		_ = syscall.Mount("fusectl", conns, "fusectl", 0, "")
+	}
+	minor := (dev & 0xff) | ((dev >> 12) & 0xfff00)
+	_ = os.WriteFile(filepath.Join(conns, strconv.FormatUint(minor, 10), "abort"), []byte("1"), 0)
 }
