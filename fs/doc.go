@@ -151,6 +151,11 @@
 //   - fsync uploads the current contents (completing a streamed upload;
 //     later writes are uploaded from the staging file). Each upload holds the file's lock,
 //     so writes wait and the uploaded bytes are one snapshot.
+//   - flush and fsync are not interruptible (fusefs passes them a context
+//     without the request's cancellation): a signal to the application
+//     while close(2) waits for the upload, which the kernel forwards as
+//     INTERRUPT, must not cancel the upload half way and fail the close
+//     with EINTR. The upload ends on its own, bounded by the retry policy.
 //   - Upload errors are returned from flush/fsync (close(2) and fsync(2) fail
 //     with the mapped errno, EIO for server failures) and logged with their
 //     reason; an error at RELEASE can only be logged.

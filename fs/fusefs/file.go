@@ -42,12 +42,17 @@ func (f *file) Write(ctx context.Context, data []byte, off int64) (uint32, sysca
 	return uint32(n), 0
 }
 
+// Flush and Fsync are not interrupted: a signal the application receives
+// while close(2) or fsync(2) waits for the upload (the Go runtime's
+// preemption signals are enough) makes the kernel send INTERRUPT, which
+// would cancel the upload half way and fail the close with EINTR. The
+// upload finishes or fails on its own (the retry policy bounds it).
 func (f *file) Flush(ctx context.Context) syscall.Errno {
-	return errno(f.h.Flush(ctx, callerPid(ctx)))
+	return errno(f.h.Flush(context.WithoutCancel(ctx), callerPid(ctx)))
 }
 
 func (f *file) Fsync(ctx context.Context, flags uint32) syscall.Errno {
-	return errno(f.h.Fsync(ctx))
+	return errno(f.h.Fsync(context.WithoutCancel(ctx)))
 }
 
 func (f *file) Release(ctx context.Context) syscall.Errno {
