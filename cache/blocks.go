@@ -175,6 +175,15 @@ func (h *BlockHandle) ReadAt(p []byte, off int64) (int, error) {
 	return n, nil
 }
 
+// Memory returns the block's bytes when the handle reads them from memory
+// (not Cached). They are valid until Close and must not be changed.
+func (h *BlockHandle) Memory() ([]byte, bool) {
+	if h.f != nil || h.closed.Load() {
+		return nil, false
+	}
+	return h.data, true
+}
+
 // Bytes reads the whole block into a new slice.
 func (h *BlockHandle) Bytes() ([]byte, error) {
 	if h.f == nil {
@@ -223,7 +232,7 @@ func (c *Cache) BlockBuffer(n int) []byte {
 // recycleLocked gives a flight's buffer back once the flight is over and
 // no memory handle reads it. Called with c.mu held.
 func (c *Cache) recycleLocked(f *flight) {
-	if !f.over || f.memRefs > 0 || f.waiters > 0 || f.data == nil || int64(cap(f.data)) != c.opts.BlockSize {
+	if !f.over || f.recent || f.memRefs > 0 || f.waiters > 0 || f.data == nil || int64(cap(f.data)) != c.opts.BlockSize {
 		return
 	}
 	b := f.data[:cap(f.data)]
@@ -296,6 +305,14 @@ func (c *Cache) openBlock(ctx context.Context, id BlockID, fetch FetchFunc, stor
 	for attempt := 0; ; attempt++ {
 		if attempt >= 4 {
 			return nil, fmt.Errorf("cache: block %v kept vanishing", id)
+		}
+		if !stored {
+			c.mu.Lock()
+			h := c.recentHandleLocked(k)
+			c.mu.Unlock()
+			if h != nil {
+				return h, nil
+			}
 		}
 		rec, found, err := c.lookup(ctx, bkey)
 		if err != nil {
@@ -488,6 +505,7 @@ type flight struct {
 	data    []byte
 	memRefs int  // GUARDED_BY(Cache.mu): open handles reading data
 	over    bool // GUARDED_BY(Cache.mu): done is closed
+	recent  bool // GUARDED_BY(Cache.mu): data is in the recent tier
 }
 
 // fetchBlock joins or starts the flight of block id. It answers from
@@ -572,11 +590,14 @@ func (c *Cache) leaveFlight(f *flight, k string) {
 func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, fetch FetchFunc) {
 	defer c.flightsWG.Done()
 	defer f.cancel()
-	c.doFetch(ctx, f, id, fetch)
+	stored := c.doFetch(ctx, f, id, fetch)
 	c.mu.Lock()
 	delete(c.flights, k)
 	close(f.done)
 	f.over = true
+	if stored {
+		c.addRecentLocked(k, f)
+	}
 	c.recycleLocked(f)
 	if f.waiters == 0 {
 		if c.pins[k]--; c.pins[k] <= 0 {
@@ -587,13 +608,14 @@ func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, 
 }
 
 // doFetch fetches a block, hands its bytes to the waiters (closing
-// f.ready) and stores it. A block that cannot be stored (no room, a disk
-// error) was still served; the next reader fetches it again.
-func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchFunc) {
+// f.ready) and stores it, and reports whether it did. A block that cannot
+// be stored (no room, a disk error) was still served; the next reader
+// fetches it again.
+func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchFunc) bool {
 	if err := c.fetchMem.Acquire(ctx, c.opts.BlockSize); err != nil {
 		f.err = err
 		close(f.ready)
-		return
+		return false
 	}
 	defer c.fetchMem.Release(c.opts.BlockSize)
 	data, err := fetch(ctx)
@@ -603,11 +625,15 @@ func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchF
 	f.data, f.err = data, err
 	close(f.ready)
 	if err != nil {
-		return
+		return false
 	}
-	if err := c.storeBlock(ctx, id, data, false); err != nil && !errors.Is(err, errNoRoom) {
-		c.storeErrors.Add(1)
+	if err := c.storeBlock(ctx, id, data, false); err != nil {
+		if !errors.Is(err, errNoRoom) {
+			c.storeErrors.Add(1)
+		}
+		return false
 	}
+	return true
 }
 
 // WriteBlock stores data as block id, dirty: it is never evicted until
@@ -632,6 +658,12 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 	}
 	defer c.unreserve(n, dirty)
 
+	bkey := id.key()
+	if dirty {
+		c.mu.Lock()
+		c.forgetRecentLocked(string(bkey))
+		c.mu.Unlock()
+	}
 	nonce := rand.Uint64()
 	path := c.blockPath(id, nonce)
 	c.sweepMu.RLock()
@@ -645,7 +677,6 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 	if dirty {
 		rec.flags |= blockFlagDirty
 	}
-	bkey := id.key()
 	var d delta
 	var old *blockRec
 	// A clean block's record joins concurrent commits (bbolt's Batch: one
@@ -686,12 +717,11 @@ func writeFileAtomic(path string, data []byte, sync bool) error {
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, tmpPattern)
+	f, err := writeData(dir, data)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
-	if err == nil && sync {
+	if sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -770,6 +800,9 @@ func (c *Cache) DeleteBlock(ctx context.Context, id BlockID) error {
 		rec, err = decodeBlockRec(v)
 		return err
 	})
+	c.mu.Lock()
+	c.forgetRecentLocked(string(id.key()))
+	c.mu.Unlock()
 	if err != nil || !found {
 		return err
 	}
@@ -780,6 +813,7 @@ func (c *Cache) DeleteBlock(ctx context.Context, id BlockID) error {
 // reports how many it removed. Dirty and pinned blocks stay.
 func (c *Cache) DropObject(ctx context.Context, store, key string) (int, error) {
 	prefix := objectPrefix(store, key)
+	c.forgetRecentPrefix(prefix)
 	var victims []blockVictim
 	var d delta
 	err := c.update(ctx, func(tx *bolt.Tx) error {

@@ -299,6 +299,7 @@ func corruptFile(t *testing.T, p string) {
 func TestOpenBlockFastAnswersBeforeStore(t *testing.T) {
 	ctx := context.Background()
 	opts := testOptions(t)
+	opts.RecentMemory = -1 // the stored block is read from disk, not kept in memory
 	c := openTest(t, opts)
 	id := BlockID{Store: "s", Key: "data.bin", Version: `"v1"`, Index: 0}
 	var calls atomic.Int64
@@ -340,6 +341,7 @@ func TestOpenBlockFastAnswersBeforeStore(t *testing.T) {
 func TestOpenBlockFastBufferOutlivesFlight(t *testing.T) {
 	ctx := context.Background()
 	opts := testOptions(t)
+	opts.RecentMemory = -1 // the buffer is free to recycle once h is closed
 	c := openTest(t, opts)
 	bs := int(opts.BlockSize)
 	id := BlockID{Store: "s", Key: "a", Version: "v", Index: 0}

@@ -82,6 +82,12 @@ type Cache struct {
 	access                            map[string]accessUpdate // GUARDED_BY(mu): pending access times and verifications per block key
 	listReaders                       map[string]int          // GUARDED_BY(mu): readers per listing generation key
 	closed                            bool                    // GUARDED_BY(mu)
+	// The recent tier (recent.go), GUARDED_BY(mu).
+	recent      map[string]*flight // stored blocks whose bytes stay in memory
+	recentQ     []recentEntry      // oldest first; entries whose block left are skipped
+	recentBytes int64
+	recentTimer *time.Timer
+	recentTTL   time.Duration // set at Open
 
 	stop context.CancelFunc // ends background work
 	bg   sync.WaitGroup
@@ -123,6 +129,8 @@ func Open(opts Options) (*Cache, error) {
 		fetchMem:    semaphore.NewWeighted(opts.FetchMemory),
 		pins:        map[string]int{},
 		flights:     map[string]*flight{},
+		recent:      map[string]*flight{},
+		recentTTL:   defaultRecentTTL,
 		access:      map[string]accessUpdate{},
 		listReaders: map[string]int{},
 		wb:          wbLog{pending: map[string]*WriteBack{}},
@@ -211,6 +219,7 @@ func (c *Cache) Close() error {
 	for _, f := range c.flights {
 		f.cancel() // a fetch or a store in progress ends; its block is fetched again next time
 	}
+	c.clearRecentLocked()
 	c.mu.Unlock()
 	c.flightsWG.Wait()
 	c.stop()

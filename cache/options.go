@@ -14,6 +14,7 @@ const (
 	DefaultLockTimeout    = time.Second
 	DefaultAccessInterval = time.Minute
 	DefaultFetchMemory    = 128 << 20
+	DefaultRecentMemory   = 64 << 20
 	// ListingPageSize is the number of entries per stored listing page.
 	ListingPageSize = 1000
 )
@@ -41,6 +42,10 @@ type Options struct {
 	// FetchMemory caps the bytes of fetched block data held in memory
 	// before it reaches disk, across all concurrent fetches (128 MiB).
 	FetchMemory int64
+	// RecentMemory caps the bytes of stored blocks kept in memory for a
+	// few seconds, for the reader that asked for them ahead (64 MiB);
+	// negative: none.
+	RecentMemory int64
 }
 
 // DefaultOptions returns the defaults for a cache in dir, sized from the
@@ -53,6 +58,7 @@ func DefaultOptions(dir string) Options {
 		LockTimeout:    DefaultLockTimeout,
 		AccessInterval: DefaultAccessInterval,
 		FetchMemory:    DefaultFetchMemory,
+		RecentMemory:   DefaultRecentMemory,
 	}
 	if total, free, err := diskSpace(existingParent(dir)); err == nil {
 		o.MaxSize = min(o.MaxSize, free/4)
@@ -83,6 +89,10 @@ func (o Options) withDefaults() Options {
 		o.FetchMemory = d.FetchMemory
 	}
 	o.FetchMemory = max(o.FetchMemory, o.BlockSize)
+	if o.RecentMemory == 0 {
+		o.RecentMemory = d.RecentMemory
+	}
+	o.RecentMemory = max(o.RecentMemory, 0)
 	return o
 }
 

@@ -94,6 +94,9 @@ func (c *Cache) Clear(ctx context.Context, opts ClearOptions) (ClearReport, erro
 	c.sweepMu.Lock()
 	defer c.sweepMu.Unlock()
 	rep := ClearReport{Forced: opts.Force}
+	c.mu.Lock()
+	c.clearRecentLocked()
+	c.mu.Unlock()
 	err := c.update(ctx, func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bktMeta)
 		if !opts.Force {

@@ -1,0 +1,145 @@
+package cache
+
+import (
+	"strings"
+	"time"
+)
+
+// The recent tier keeps the bytes of the last blocks fetched for a while
+// after they are stored, so that the reader that asked for them a moment
+// ahead (a readahead, then the application's read) is served from memory
+// instead of reading the block back from disk. Block files are written with
+// O_DIRECT (directio.go), so a read from disk would be a real disk read.
+//
+// It holds at most Options.RecentMemory bytes, oldest out first, and an
+// entry leaves after a few seconds (defaultRecentTTL) whatever the room, so that an idle mount
+// gives its memory back. A block key names one version of one block, so
+// the bytes cannot go stale; a block written again, deleted or dropped
+// leaves the tier all the same (writes, DeleteBlock, DropObject, Clear).
+
+// defaultRecentTTL is how long a stored block's bytes stay in memory at
+// most (Cache.recentTTL; tests shorten it).
+const defaultRecentTTL = 3 * time.Second
+
+// recentEntry is one block in the tier.
+type recentEntry struct {
+	k     string
+	f     *flight
+	added time.Time
+}
+
+// addRecentLocked puts the bytes of flight f (over, stored as block k) in
+// the tier. Called with c.mu held.
+func (c *Cache) addRecentLocked(k string, f *flight) {
+	n := int64(len(f.data))
+	if c.closed || n == 0 || n > c.opts.RecentMemory {
+		return
+	}
+	c.forgetRecentLocked(k)
+	f.recent = true
+	c.recent[k] = f
+	c.recentQ = append(c.recentQ, recentEntry{k: k, f: f, added: time.Now()})
+	c.recentBytes += n
+	for c.recentBytes > c.opts.RecentMemory {
+		c.popRecentLocked()
+	}
+	if c.recentTimer == nil {
+		c.recentTimer = time.AfterFunc(c.recentTTL, c.expireRecent)
+	}
+}
+
+// recentHandle opens block k from the tier, or returns nil. Called with
+// c.mu held.
+func (c *Cache) recentHandleLocked(k string) *BlockHandle {
+	f := c.recent[k]
+	if f == nil {
+		return nil
+	}
+	c.pins[k]++
+	f.memRefs++
+	return &BlockHandle{c: c, bkey: k, data: f.data, fl: f, size: int64(len(f.data))}
+}
+
+// trimRecentLocked removes the queue entries at the front whose block
+// has left the tier already.
+func (c *Cache) trimRecentLocked() {
+	for len(c.recentQ) > 0 {
+		e := c.recentQ[0]
+		if c.recent[e.k] == e.f {
+			return
+		}
+		c.recentQ[0] = recentEntry{}
+		c.recentQ = c.recentQ[1:]
+	}
+}
+
+// popRecentLocked drops the oldest block in the tier.
+func (c *Cache) popRecentLocked() {
+	c.trimRecentLocked()
+	if len(c.recentQ) == 0 {
+		return
+	}
+	e := c.recentQ[0]
+	c.recentQ[0] = recentEntry{}
+	c.recentQ = c.recentQ[1:]
+	c.dropRecentLocked(e.k, e.f)
+}
+
+func (c *Cache) dropRecentLocked(k string, f *flight) {
+	delete(c.recent, k)
+	c.recentBytes -= int64(len(f.data))
+	f.recent = false
+	c.recycleLocked(f)
+}
+
+// forgetRecentLocked drops block k from the tier (its queue entry goes when
+// it reaches the front).
+func (c *Cache) forgetRecentLocked(k string) {
+	if f := c.recent[k]; f != nil {
+		c.dropRecentLocked(k, f)
+	}
+}
+
+// forgetRecentPrefix drops every block whose key starts with prefix.
+func (c *Cache) forgetRecentPrefix(prefix []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := string(prefix)
+	for k, f := range c.recent {
+		if strings.HasPrefix(k, p) {
+			c.dropRecentLocked(k, f)
+		}
+	}
+}
+
+// expireRecent drops the entries older than c.recentTTL and schedules itself
+// again while the tier is not empty.
+func (c *Cache) expireRecent() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.recentTimer = nil
+	now := time.Now()
+	for {
+		c.trimRecentLocked()
+		if len(c.recentQ) == 0 {
+			return
+		}
+		if age := now.Sub(c.recentQ[0].added); age < c.recentTTL {
+			c.recentTimer = time.AfterFunc(c.recentTTL-age, c.expireRecent)
+			return
+		}
+		c.popRecentLocked()
+	}
+}
+
+// clearRecentLocked empties the tier (Close).
+func (c *Cache) clearRecentLocked() {
+	for k, f := range c.recent {
+		c.dropRecentLocked(k, f)
+	}
+	c.recentQ = nil
+	if c.recentTimer != nil {
+		c.recentTimer.Stop()
+		c.recentTimer = nil
+	}
+}
