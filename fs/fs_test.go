@@ -298,3 +298,37 @@ func TestStagingNameUnique(t *testing.T) {
 	require.Equal(t, stagingName("s"), stagingName("s"))
 	require.NotContains(t, stagingName("s3://k@h/b"), "/")
 }
+
+// ReadView refers to the cache's memory for blocks it holds there (just
+// fetched), copies the rest into the buffer, and gives the same bytes as
+// Read in every case, across block boundaries and at the end of the object.
+func TestReadViewMatchesRead(t *testing.T) {
+	ctx := context.Background()
+	st := mem.New(mem.DefaultOptions())
+	want := data(5*bs+123, 7)
+	putObj(t, st, "obj", want)
+	f := newTestFS(t, st, nil)
+	n, err := f.Root().Lookup(ctx, "obj")
+	require.NoError(t, err)
+	h, err := n.Open(ctx, os.O_RDONLY, 0)
+	require.NoError(t, err)
+	defer h.Release(ctx)
+	inPlace := 0
+	for _, c := range []struct{ off, n int64 }{{0, bs / 2}, {bs / 2, bs}, {3*bs - 10, 2 * bs}, {5 * bs, bs}, {int64(len(want)) - 5, 100}, {int64(len(want)), 10}} {
+		p := make([]byte, c.n)
+		v, err := h.ReadView(ctx, p, c.off)
+		require.NoError(t, err)
+		got := bytes.Join(v.Slices, nil)
+		end := min(c.off+c.n, int64(len(want)))
+		require.Equal(t, want[c.off:end], got, "view at %d+%d", c.off, c.n)
+		require.Equal(t, len(got), v.Len())
+		if v.InPlace() {
+			inPlace++
+		} else {
+			require.Equal(t, got, p[:v.Len()], "a copied view is the buffer's start")
+		}
+		v.Release()
+		v.Release()
+	}
+	require.Positive(t, inPlace, "no read was served in place")
+}

@@ -153,33 +153,88 @@ func (r *reader) releaser(b *heldBlock) func() {
 
 // ReadAt reads from the object at off.
 func (r *reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
+	v, err := r.view(ctx, p, off, false)
+	return v.n, err
+}
+
+// View is the result of a read that may refer to the cache's memory
+// instead of copying: the bytes are Slices, in order, valid until Release.
+type View struct {
+	Slices  [][]byte
+	n       int
+	release []func()
+}
+
+// InPlace reports whether the view refers to memory outside the buffer
+// it was read into; when not, its bytes are that buffer's first Len.
+func (v *View) InPlace() bool { return len(v.release) > 0 }
+
+// Len is the number of bytes in the view.
+func (v *View) Len() int { return v.n }
+
+// Release lets the blocks the view refers to go. It may be called more
+// than once.
+func (v *View) Release() {
+	for _, f := range v.release {
+		f()
+	}
+	v.release = nil
+}
+
+func (v *View) add(b []byte) {
+	v.Slices = append(v.Slices, b)
+	v.n += len(b)
+}
+
+// view reads [off, off+len(p)) of the object. A block on disk is read into
+// p; a block in memory is copied into p, or, with inPlace, referred to
+// by the view (held until Release). On error the view holds what was read
+// before it, released.
+func (r *reader) view(ctx context.Context, p []byte, off int64, inPlace bool) (v View, err error) {
+	defer func() {
+		if err != nil {
+			v.Release()
+		}
+	}()
 	if off >= r.size || len(p) == 0 {
-		return 0, nil
+		return v, nil
 	}
 	end := min(off+int64(len(p)), r.size)
 	r.advise(off, end)
-	n := 0
 	bs := r.f.bsize
 	for pos := off; pos < end; {
 		idx := pos / bs
 		bh, done, err := r.block(ctx, idx)
 		if err != nil {
-			return n, err
+			return v, err
 		}
 		in := pos - idx*bs
 		want := min(end-pos, bs-in)
-		m, err := bh.ReadAt(p[n:n+int(want)], in)
+		if mem, ok := bh.Memory(); ok && inPlace {
+			got := min(max(int64(len(mem))-in, 0), want)
+			if got > 0 {
+				v.add(mem[in : in+got])
+			}
+			v.release = append(v.release, done)
+			pos += got
+			if got < want {
+				return v, io.ErrUnexpectedEOF
+			}
+			continue
+		}
+		dst := p[v.n : v.n+int(want)]
+		m, err := bh.ReadAt(dst, in)
 		done()
-		n += m
+		v.add(dst[:m])
 		pos += int64(m)
 		if err != nil && !(errors.Is(err, io.EOF) && int64(m) == want) {
-			return n, err
+			return v, err
 		}
 		if int64(m) < want {
-			return n, io.ErrUnexpectedEOF
+			return v, io.ErrUnexpectedEOF
 		}
 	}
-	return n, nil
+	return v, nil
 }
 
 // advise adapts the readahead window to the access pattern and starts

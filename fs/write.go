@@ -469,6 +469,21 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 	return 0, ErrBadHandle
 }
 
+// ReadView reads like Read, but the bytes of blocks the cache holds in
+// memory are referred to in place, not copied into p: the view's slices are
+// valid until its Release. Reads of files being written copy into p.
+func (h *Handle) ReadView(ctx context.Context, p []byte, off int64) (View, error) {
+	if h.r != nil && h.w == nil && h.pend == nil && h.flags&syscall.O_ACCMODE != syscall.O_WRONLY {
+		return h.r.view(ctx, p, off, true)
+	}
+	n, err := h.Read(ctx, p, off)
+	var v View
+	if err == nil {
+		v.add(p[:n])
+	}
+	return v, err
+}
+
 // Write writes p at off (at the end for O_APPEND handles) into the staging
 // file. Dirty data beyond the cache's MaxSize is ENOSPC.
 func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {

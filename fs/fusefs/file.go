@@ -26,12 +26,36 @@ var (
 	_ = (gofs.FileLseeker)((*file)(nil))
 )
 
+// Read answers with the cache's memory where it holds the blocks: the
+// reply is written to the kernel straight from there (writev), and the
+// blocks are let go once it is written (Done).
 func (f *file) Read(ctx context.Context, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
-	n, err := f.h.Read(ctx, dest, off)
+	v, err := f.h.ReadView(ctx, dest, off)
 	if err != nil {
 		return nil, errno(err)
 	}
-	return fuse.ReadResultData(dest[:n]), 0
+	if !v.InPlace() {
+		return fuse.ReadResultData(dest[:v.Len()]), 0
+	}
+	return &viewResult{v: v}, 0
+}
+
+// viewResult is a fuse.ReadResult over a byobfs.View. go-fuse writes its
+// Slices with writev and calls Done after the write.
+type viewResult struct{ v byobfs.View }
+
+func (r *viewResult) Size() int { return r.v.Len() }
+
+func (r *viewResult) Done() { r.v.Release() }
+
+func (r *viewResult) Slices() ([][]byte, fuse.Status) { return r.v.Slices, fuse.OK }
+
+func (r *viewResult) Bytes(buf []byte) ([]byte, fuse.Status) {
+	buf = buf[:0]
+	for _, s := range r.v.Slices {
+		buf = append(buf, s...)
+	}
+	return buf, fuse.OK
 }
 
 func (f *file) Write(ctx context.Context, data []byte, off int64) (uint32, syscall.Errno) {
