@@ -227,6 +227,9 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"), 0o600)
 	defer os.Remove(pidFile)
 	a.log.Info("mounted", "source", mopts.FsName, "mountpoint", mountpoint, "cache", copts.Dir)
+	if srv.ReadAheadErr != nil {
+		a.log.Debug("kernel readahead left at its default", "error", srv.ReadAheadErr)
+	}
 	if fd := os.Getenv("BYOB_MOUNT_READY_FD"); fd != "" {
 		if n, err := strconv.Atoi(fd); err == nil {
 			w := os.NewFile(uintptr(n), "ready")

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"syscall"
 	"time"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 
 	byobfs "github.com/byobfs/byob/fs"
 )
@@ -27,7 +29,9 @@ type MountOptions struct {
 	Debug bool
 	// MaxWrite is the largest write request (1 MiB).
 	MaxWrite int
-	// MaxReadAhead is the kernel readahead (1 MiB).
+	// MaxReadAhead is the kernel readahead (1 MiB): announced at INIT and
+	// written to the mount's backing device (read_ahead_kb), which the
+	// kernel otherwise leaves at 128 KiB whatever INIT says.
 	MaxReadAhead int
 	// MaxBackground is the number of background requests (readahead, async
 	// reads) the kernel keeps in flight (64).
@@ -38,6 +42,10 @@ type MountOptions struct {
 type Server struct {
 	srv        *fuse.Server
 	mountpoint string
+	// ReadAheadErr says why the kernel readahead could not be raised to
+	// MaxReadAhead (not root, sysfs read-only); the mount works, with
+	// shorter sequential reads.
+	ReadAheadErr error
 }
 
 // Mount mounts f at mountpoint and serves it until Unmount. A stale mount
@@ -95,7 +103,24 @@ func mount(mountpoint string, root gofs.InodeEmbedder, rootIno uint64, fo byobfs
 	if err != nil {
 		return nil, fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
-	return &Server{srv: srv, mountpoint: mountpoint}, nil
+	s := &Server{srv: srv, mountpoint: mountpoint}
+	s.ReadAheadErr = setReadAhead(mountpoint, opts.MaxReadAhead)
+	return s, nil
+}
+
+// setReadAhead sets the readahead of the mount's backing device info
+// (/sys/class/bdi/MAJOR:MINOR/read_ahead_kb) to n bytes. The kernel caps a
+// FUSE mount's readahead at 128 KiB by default: a sequential read of 1 MiB
+// then waits for each request in turn, with no request ahead, and runs at
+// about two thirds of the speed (1 GiB from MinIO on loopback: 3.96-4.10 s
+// at 128 KiB, 2.32-2.74 s at 1 MiB). gcsfuse documents the same setting.
+func setReadAhead(mountpoint string, n int) error {
+	var st unix.Stat_t
+	if err := unix.Stat(mountpoint, &st); err != nil {
+		return err
+	}
+	p := fmt.Sprintf("/sys/class/bdi/%d:%d/read_ahead_kb", unix.Major(st.Dev), unix.Minor(st.Dev))
+	return os.WriteFile(p, []byte(strconv.Itoa(max(n>>10, 4))+"\n"), 0)
 }
 
 // Unmount unmounts the file system; when it is busy, it is detached lazily
