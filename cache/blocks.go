@@ -590,13 +590,13 @@ func (c *Cache) leaveFlight(f *flight, k string) {
 func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, fetch FetchFunc) {
 	defer c.flightsWG.Done()
 	defer f.cancel()
-	stored := c.doFetch(ctx, f, id, fetch)
+	stored, held := c.doFetch(ctx, f, id, fetch)
 	c.mu.Lock()
 	delete(c.flights, k)
 	close(f.done)
 	f.over = true
-	if stored {
-		c.addRecentLocked(k, f)
+	if held && !(stored && c.addRecentLocked(k, f)) {
+		c.fetchMem.Release(c.opts.BlockSize) // else the tier holds it until the block leaves
 	}
 	c.recycleLocked(f)
 	if f.waiters == 0 {
@@ -608,16 +608,16 @@ func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, 
 }
 
 // doFetch fetches a block, hands its bytes to the waiters (closing
-// f.ready) and stores it, and reports whether it did. A block that cannot
-// be stored (no room, a disk error) was still served; the next reader
-// fetches it again.
-func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchFunc) bool {
-	if err := c.fetchMem.Acquire(ctx, c.opts.BlockSize); err != nil {
+// f.ready) and stores it, and reports whether it did, and whether it holds
+// a block's worth of FetchMemory (the caller's to release). A block that
+// cannot be stored (no room, a disk error) was still served; the next
+// reader fetches it again.
+func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchFunc) (stored, held bool) {
+	if err := c.acquireFetchMem(ctx); err != nil {
 		f.err = err
 		close(f.ready)
-		return false
+		return false, false
 	}
-	defer c.fetchMem.Release(c.opts.BlockSize)
 	data, err := fetch(ctx)
 	if err == nil && int64(len(data)) > c.opts.BlockSize {
 		err = fmt.Errorf("%w: fetched %d bytes for block %v, block size is %d", ErrInvalid, len(data), id, c.opts.BlockSize)
@@ -625,15 +625,15 @@ func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchF
 	f.data, f.err = data, err
 	close(f.ready)
 	if err != nil {
-		return false
+		return false, true
 	}
 	if err := c.storeBlock(ctx, id, data, false); err != nil {
 		if !errors.Is(err, errNoRoom) {
 			c.storeErrors.Add(1)
 		}
-		return false
+		return false, true
 	}
-	return true
+	return true, true
 }
 
 // WriteBlock stores data as block id, dirty: it is never evicted until

@@ -41,7 +41,8 @@ type Cache struct {
 	trusted uint64 // blocks with an older epoch are verified on first read
 	unclean bool   // the previous session did not Close
 
-	fetchMem *semaphore.Weighted // bytes of fetched data not yet on disk
+	fetchMem     *semaphore.Weighted // bytes of fetched data in memory: in flight, or in the recent tier
+	fetchWaiting atomic.Int64        // fetches waiting for fetchMem
 
 	// storeErrors counts fetched blocks that could not be stored (served
 	// from memory, fetched again next time); flightsWG the flights running.

@@ -39,12 +39,12 @@ type Options struct {
 	// AccessInterval is the granularity of recorded last-access times: a
 	// block's access time is written at most once per interval (1 min).
 	AccessInterval time.Duration
-	// FetchMemory caps the bytes of fetched block data held in memory
-	// before it reaches disk, across all concurrent fetches (128 MiB).
+	// FetchMemory caps the bytes of fetched block data held in memory,
+	// across all concurrent fetches and the recent tier (128 MiB).
 	FetchMemory int64
 	// RecentMemory caps the bytes of stored blocks kept in memory for a
-	// few seconds, for the reader that asked for them ahead (64 MiB);
-	// negative: none.
+	// few seconds, for the reader that asked for them ahead (64 MiB, part
+	// of FetchMemory); negative: none.
 	RecentMemory int64
 }
 

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"strings"
 	"time"
 )
@@ -11,7 +12,10 @@ import (
 // instead of reading the block back from disk. Block files are written with
 // O_DIRECT (directio.go), so a read from disk would be a real disk read.
 //
-// It holds at most Options.RecentMemory bytes, oldest out first, and an
+// Its blocks count in FetchMemory, the one cap of fetched bytes in memory:
+// a block in the tier keeps the FetchMemory its fetch took, and a fetch that
+// finds FetchMemory used up pushes the oldest blocks out of the tier before
+// it waits. It holds at most Options.RecentMemory bytes, oldest out first, and an
 // entry leaves after a few seconds (defaultRecentTTL) whatever the room, so that an idle mount
 // gives its memory back. A block key names one version of one block, so
 // the bytes cannot go stale; a block written again, deleted or dropped
@@ -29,11 +33,12 @@ type recentEntry struct {
 }
 
 // addRecentLocked puts the bytes of flight f (over, stored as block k) in
-// the tier. Called with c.mu held.
-func (c *Cache) addRecentLocked(k string, f *flight) {
+// the tier, with the FetchMemory the fetch took, and reports whether it
+// did. Called with c.mu held.
+func (c *Cache) addRecentLocked(k string, f *flight) bool {
 	n := int64(len(f.data))
-	if c.closed || n == 0 || n > c.opts.RecentMemory {
-		return
+	if c.closed || n == 0 || n > c.opts.RecentMemory || c.fetchWaiting.Load() > 0 {
+		return false
 	}
 	c.forgetRecentLocked(k)
 	f.recent = true
@@ -46,6 +51,33 @@ func (c *Cache) addRecentLocked(k string, f *flight) {
 	if c.recentTimer == nil {
 		c.recentTimer = time.AfterFunc(c.recentTTL, c.expireRecent)
 	}
+	return true
+}
+
+// acquireFetchMem takes a block's worth of FetchMemory for a fetch,
+// pushing blocks out of the tier while it is used up, and waits only when
+// the tier is empty.
+func (c *Cache) acquireFetchMem(ctx context.Context) error {
+	for {
+		if c.fetchMem.TryAcquire(c.opts.BlockSize) {
+			return nil
+		}
+		c.mu.Lock()
+		popped := c.popRecentLocked()
+		c.mu.Unlock()
+		if !popped {
+			break
+		}
+	}
+	// While a fetch waits, no block joins the tier: each one ending
+	// gives its memory back at once.
+	c.fetchWaiting.Add(1)
+	defer c.fetchWaiting.Add(-1)
+	c.mu.Lock()
+	for c.popRecentLocked() {
+	}
+	c.mu.Unlock()
+	return c.fetchMem.Acquire(ctx, c.opts.BlockSize)
 }
 
 // recentHandle opens block k from the tier, or returns nil. Called with
@@ -73,22 +105,25 @@ func (c *Cache) trimRecentLocked() {
 	}
 }
 
-// popRecentLocked drops the oldest block in the tier.
-func (c *Cache) popRecentLocked() {
+// popRecentLocked drops the oldest block in the tier, and reports whether
+// there was one.
+func (c *Cache) popRecentLocked() bool {
 	c.trimRecentLocked()
 	if len(c.recentQ) == 0 {
-		return
+		return false
 	}
 	e := c.recentQ[0]
 	c.recentQ[0] = recentEntry{}
 	c.recentQ = c.recentQ[1:]
 	c.dropRecentLocked(e.k, e.f)
+	return true
 }
 
 func (c *Cache) dropRecentLocked(k string, f *flight) {
 	delete(c.recent, k)
 	c.recentBytes -= int64(len(f.data))
 	f.recent = false
+	c.fetchMem.Release(c.opts.BlockSize)
 	c.recycleLocked(f)
 }
 

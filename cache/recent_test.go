@@ -203,3 +203,31 @@ func alignedBuffer(n int) []byte {
 	}
 	return b[:n]
 }
+
+// The tier's blocks count in FetchMemory, and a fetch that finds it used up
+// pushes them out instead of waiting for them to expire.
+func TestRecentSharesFetchMemory(t *testing.T) {
+	opts := testOptions(t)
+	opts.FetchMemory = 2 * opts.BlockSize
+	opts.RecentMemory = 2 * opts.BlockSize
+	c := openTest(t, opts)
+	var calls atomic.Int64
+	for i := range 2 {
+		id := BlockID{Store: "s", Key: "k", Version: "v", Index: int64(i)}
+		fetchFast(t, c, id, countingFetch(id, int(opts.BlockSize), &calls, 0))
+		c.flightsWG.Wait()
+	}
+	require.False(t, c.fetchMem.TryAcquire(1), "the tier holds all of FetchMemory")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	id := BlockID{Store: "s", Key: "k", Version: "v", Index: 2}
+	h, err := c.OpenBlockFast(ctx, id, countingFetch(id, int(opts.BlockSize), &calls, 0))
+	require.NoError(t, err, "the fetch pushed a block out of the tier instead of waiting")
+	require.NoError(t, h.Close())
+	c.flightsWG.Wait()
+	c.mu.Lock()
+	require.LessOrEqual(t, c.recentBytes, opts.RecentMemory)
+	c.mu.Unlock()
+	require.NoError(t, c.Close())
+	require.True(t, c.fetchMem.TryAcquire(opts.FetchMemory), "Close gave all of FetchMemory back")
+}
