@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,6 +114,7 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 		return a.daemonize(mountpoint)
 	}
 	defer a.startProfiles()()
+	setMountMemoryLimit()
 	// What to mount: one store (ADDRESS or NAME:PATH), or every team.
 	type mountee struct {
 		name string
@@ -385,4 +387,22 @@ func (a *app) unmountCommand() *cobra.Command {
 	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "the mount's cache directory, if it was given to mount")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for pending uploads")
 	return cmd
+}
+
+// mountMemoryLimit is the Go runtime's soft memory limit of a mount
+// process, unless GOMEMLIMIT says otherwise. Without one, the collector
+// lets the heap grow to twice what was live at its last cycle: after a
+// large write (part buffers in flight) a mount reached 557 MiB of RSS
+// copying small files with 40 MiB live, and 16 handles reading one cold
+// file peaked at 245 MiB. With 160 MiB the latter peaks at 210 MiB (the
+// binary's own pages included) for the same speed (cold 1 GiB read,
+// 1.48-1.56 mount CPU-s either way). The memory a mount uses by design
+// (FetchMemory, 128 MiB of fetched blocks; 4 parts of 16 MiB per streamed
+// file) is bounded elsewhere; the limit only makes the collector run sooner.
+const mountMemoryLimit = 160 << 20
+
+func setMountMemoryLimit() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(mountMemoryLimit)
+	}
 }
