@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/byobfs/byob/providers"
@@ -75,8 +76,11 @@ type streamer struct {
 	broken     error // non-nil: abandoned
 	up         providers.Upload
 	creating   bool
-	ready      chan struct{} // closed once up is created (or creation failed)
-	changed    chan struct{} // closed and replaced when a part ends
+	ready      chan struct{}      // closed once up is created (or creation failed)
+	changed    chan struct{}      // closed and replaced when a part ends
+	mem        map[int64]*partMem // sealed tails (tail.go) not sent yet, by offset
+	memN       int                // sealed tails held: in mem, or being sent
+	memParts   atomic.Int64       // parts sent from a sealed tail (tests)
 }
 
 // newStreamer returns a streamer for a new or truncated file, or nil when
@@ -113,16 +117,82 @@ func (f *FS) newStreamer(file *os.File, key, path string) *streamer {
 		f: f, file: file, key: key, path: path, ps: ps, limit: f.opts.UploadConcurrency, max: maxParts,
 		alg: alg, mp: mp, ctx: ctx, cancel: cancel,
 		parts: map[int]streamPart{}, ready: make(chan struct{}), changed: make(chan struct{}),
+		mem: map[int64]*partMem{},
 	}
+}
+
+// streaming reports whether the stream still follows the writes.
+func (s *streamer) streaming() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.broken == nil && !s.sealed
+}
+
+// takeMem takes a sealed tail as the bytes of the part at t.off (sent from
+// memory, not read back from the staging file) and records them written.
+// While UploadConcurrency+1 tails are held it waits for one to be sent, so
+// a writer ahead of the uploads goes at their pace. It reports false when
+// the stream cannot take the tail (given up, not at its frontier, ctx
+// done): the caller writes it to the staging file and calls wrote.
+func (s *streamer) takeMem(ctx context.Context, t *partMem) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.broken == nil && s.memN > s.limit {
+		ch := s.changed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		if ctx.Err() != nil {
+			return false
+		}
+	}
+	if s.broken != nil || s.sealed || t.off != s.next || len(s.extents) > 0 || t.off%s.ps != 0 || t.off < s.dispatched {
+		return false
+	}
+	s.mem[t.off] = t
+	s.memN++
+	s.wroteLocked(t.off, int64(t.n))
+	return true
+}
+
+// memFor takes the sealed tail holding [off, off+size) out of the stream,
+// or returns nil.
+func (s *streamer) memFor(off, size int64) *partMem {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := s.mem[off]
+	if m == nil {
+		return nil
+	}
+	delete(s.mem, off)
+	if int64(m.n) != size {
+		s.memDoneLocked(m)
+		return nil
+	}
+	return m
+}
+
+// memDoneLocked lets a sealed tail go and wakes a writer waiting for room.
+func (s *streamer) memDoneLocked(m *partMem) {
+	m.release()
+	s.memN--
+	s.notifyLocked()
 }
 
 // wrote records that [off, off+n) of the staging file was written.
 func (s *streamer) wrote(off, n int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.wroteLocked(off, n)
+}
+
+func (s *streamer) wroteLocked(off, n int64) {
 	if n <= 0 {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.broken != nil {
 		return
 	}
@@ -202,6 +272,10 @@ func (s *streamer) abandonLocked(reason error) {
 	}
 	s.broken = reason
 	s.cancel()
+	for off, m := range s.mem {
+		delete(s.mem, off)
+		s.memDoneLocked(m)
+	}
 	s.f.log.Debug("streamed upload abandoned; the staging file will be uploaded", "key", s.key, "reason", reason)
 	f := s.f
 	// Close waits for the abort unless it is already closing (a WaitGroup
@@ -348,23 +422,38 @@ func (s *streamer) doPart(n int, off, size int64) error {
 	if up == nil {
 		return errors.New("no upload")
 	}
-	// The part is read from the staging file once, into memory, and both
-	// hashed and sent from there.
-	bp := partBuf(size)
-	defer partBufs.Put(bp)
-	buf := (*bp)[:size]
-	got, err := s.file.ReadAt(buf, off)
-	if int64(got) == size {
-		err = nil
+	// The part is the sealed tail the writer left in memory, or is read
+	// from the staging file once, into memory; both hashed and sent from
+	// there.
+	var buf []byte
+	var sum uint32
+	m := s.memFor(off, size)
+	if m != nil {
+		defer func() {
+			s.mu.Lock()
+			s.memDoneLocked(m)
+			s.mu.Unlock()
+		}()
+		buf, sum = m.bytes(), m.crc
+		s.memParts.Add(1)
+	} else {
+		bp := partBuf(size)
+		defer partBufs.Put(bp)
+		buf = (*bp)[:size]
+		got, err := s.file.ReadAt(buf, off)
+		if int64(got) == size {
+			err = nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if int64(got) != size {
+			return fmt.Errorf("staging file ended at %d: %w", off+int64(got), providers.ErrSizeMismatch)
+		}
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		return err
+	if m == nil {
+		sum = crc32.Checksum(buf, providers.CRC32CTable)
 	}
-	if int64(got) != size {
-		return fmt.Errorf("staging file ended at %d: %w", off+int64(got), providers.ErrSizeMismatch)
-	}
-	crc := crc32.New(providers.CRC32CTable)
-	crc.Write(buf)
 	var md hash.Hash
 	if s.alg == providers.ChecksumMD5 {
 		md = md5.New()
@@ -373,7 +462,7 @@ func (s *streamer) doPart(n int, off, size int64) error {
 	var po providers.PartOptions
 	switch s.alg {
 	case providers.ChecksumCRC32C:
-		po.Checksum = providers.CRC32C(crc.Sum32())
+		po.Checksum = providers.CRC32C(sum)
 	case providers.ChecksumMD5:
 		po.Checksum = providers.Checksum{Algorithm: providers.ChecksumMD5, Sum: md.Sum(nil)}
 	}
@@ -391,7 +480,7 @@ func (s *streamer) doPart(n int, off, size int64) error {
 		return fmt.Errorf("part %d: the store recorded part %d of %d bytes: %w", n, p.Number, p.Size, providers.ErrSizeMismatch)
 	}
 	s.mu.Lock()
-	s.parts[n] = streamPart{part: p, crc: crc.Sum32()}
+	s.parts[n] = streamPart{part: p, crc: sum}
 	s.mu.Unlock()
 	return nil
 }

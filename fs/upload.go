@@ -20,6 +20,10 @@ func (w *wfile) publish(ctx context.Context) error {
 	if err := w.fillLocked(ctx); err != nil { // only an mtime changed
 		return err
 	}
+	if err := w.flushTailLocked(); err != nil {
+		w.n.fs.log.Error("staging write failed", "key", w.n.Key(), "err", err)
+		return err
+	}
 	n := w.n
 	f := n.fs
 	n.mu.Lock()

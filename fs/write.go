@@ -46,6 +46,14 @@ type wfile struct {
 	cancelMu sync.Mutex
 	cancels  map[int]context.CancelFunc // uploads in progress, GUARDED_BY(cancelMu)
 	nextC    int
+
+	// The tail (tail.go): sequential bytes not in the staging file yet.
+	tail    *partMem       // GUARDED_BY(mu)
+	tailWG  sync.WaitGroup // background staging writes of sealed tails
+	tailMu  sync.Mutex
+	tailErr error // GUARDED_BY(tailMu): a background staging write failed
+	dOnce   sync.Once
+	dfile   *os.File // the staging file opened with O_DIRECT (nil: refused)
 }
 
 func (w *wfile) sizeLocked() int64 { return w.size.Load() }
@@ -385,6 +393,9 @@ func (w *wfile) accountLocked(size int64) error {
 }
 
 func (w *wfile) truncateLocked(ctx context.Context, size int64) error {
+	if err := w.flushTailLocked(); err != nil {
+		return err
+	}
 	if w.needFill {
 		if size == 0 {
 			w.needFill = false // the old content is not needed
@@ -421,6 +432,7 @@ func (w *wfile) discardLocked() {
 	if st := w.st.Swap(nil); st != nil {
 		st.abandon(errors.New("closed without publishing"))
 	}
+	w.dropTailLocked()
 	if w.file != nil {
 		w.file.Close()
 		w.file = nil
@@ -450,6 +462,9 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 			return 0, ErrBadHandle
 		}
 		if err := w.fillLocked(ctx); err != nil {
+			return 0, err
+		}
+		if err := w.flushTailLocked(); err != nil {
 			return 0, err
 		}
 		n, err := w.file.ReadAt(p, off)
@@ -508,9 +523,21 @@ func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {
 			return 0, err
 		}
 	}
-	n, err := w.file.WriteAt(p, off)
-	if st := w.st.Load(); st != nil {
-		st.wrote(off, int64(n))
+	var n int
+	taken, err := w.writeTailLocked(ctx, p, off)
+	switch {
+	case taken:
+		if err == nil {
+			n = len(p)
+		}
+	default:
+		if err = w.flushTailLocked(); err != nil {
+			return 0, err
+		}
+		n, err = w.file.WriteAt(p, off)
+		if st := w.st.Load(); st != nil {
+			st.wrote(off, int64(n))
+		}
 	}
 	if int64(off+int64(n)) > w.size.Load() {
 		w.size.Store(off + int64(n))

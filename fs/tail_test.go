@@ -1,0 +1,106 @@
+package fs
+
+import (
+	"context"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/providers/faulty"
+	"github.com/byobfs/byob/providers/mem"
+)
+
+// Sequential writes fill part-sized tails: whole parts are sent from
+// memory, not read back from the staging file, and the staging file holds
+// every byte whenever something reads it (a read through the writing
+// handle in the middle of the stream), then the object is exact.
+func TestTailPartsFromMemory(t *testing.T) {
+	st := streamStore()
+	f := streamFS(t, st)
+	ctx := context.Background()
+	want := data(5*streamPS+777, 11)
+	_, h, err := f.Root().Create(ctx, "t", os.O_RDWR|os.O_CREATE, 0o644, 0)
+	require.NoError(t, err)
+	s := h.w.st.Load()
+	require.NotNil(t, s)
+	writeChunks(t, h, want[:2*streamPS+100], 0, 16<<10)
+	got := make([]byte, 2*streamPS+100)
+	n, err := h.Read(ctx, got, 0)
+	require.NoError(t, err)
+	require.Equal(t, len(got), n)
+	require.Equal(t, want[:len(got)], got, "a read in the middle sees every byte written")
+	writeChunks(t, h, want[len(got):], int64(len(got)), 16<<10)
+	require.NoError(t, h.Flush(ctx, 0))
+	require.NoError(t, h.Release(ctx))
+	require.Equal(t, want, getObj(t, st, "t"))
+	require.Equal(t, 0, st.Calls(faulty.OpPut))
+	require.GreaterOrEqual(t, s.memParts.Load(), int64(3), "whole parts after the read went from memory")
+}
+
+// A writer ahead of the uploads waits for a part to go (at most
+// UploadConcurrency+1 tails held), and goes on once parts are sent.
+func TestTailWriterWaitsForUploads(t *testing.T) {
+	gate := make(chan struct{})
+	var parts atomic.Int64
+	mo := mem.DefaultOptions()
+	mo.MinPartSize = streamPS
+	st := faulty.Wrap(mem.New(mo), faulty.Options{Before: func(op, key string) error {
+		if op == faulty.OpUploadPart {
+			parts.Add(1)
+			<-gate
+		}
+		return nil
+	}})
+	f := newTestFS(t, st, func(o *Options) { o.PartSize = streamPS; o.UploadConcurrency = 2 })
+	ctx := context.Background()
+	want := data(10*streamPS, 5)
+	_, h, err := f.Root().Create(ctx, "w", os.O_WRONLY|os.O_CREATE, 0o644, 0)
+	require.NoError(t, err)
+	done := make(chan struct{})
+	var written atomic.Int64
+	go func() {
+		defer close(done)
+		for off := 0; off < len(want); off += 16 << 10 {
+			if _, err := h.Write(ctx, want[off:off+16<<10], int64(off)); err != nil {
+				return
+			}
+			written.Store(int64(off + 16<<10))
+		}
+	}()
+	require.Eventually(t, func() bool { return parts.Load() == 2 }, 5*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // the writer runs on until it must wait
+	held := h.w.st.Load()
+	held.mu.Lock()
+	memN := held.memN
+	held.mu.Unlock()
+	require.LessOrEqual(t, memN, 3, "tails held while the uploads are stuck")
+	require.Less(t, written.Load(), int64(len(want)), "the writer waits for the uploads")
+	close(gate)
+	<-done
+	require.Equal(t, int64(len(want)), written.Load())
+	require.NoError(t, h.Flush(ctx, 0))
+	require.NoError(t, h.Release(ctx))
+	require.Equal(t, want, getObj(t, st, "w"))
+}
+
+// A rewrite of bytes held in a tail (written, not in the staging file yet)
+// lands after them: the staging file, and so the object, has the rewrite.
+func TestTailRewriteWithinTail(t *testing.T) {
+	st := streamStore()
+	f := streamFS(t, st)
+	ctx := context.Background()
+	want := data(3*streamPS, 9)
+	_, h, err := f.Root().Create(ctx, "r", os.O_WRONLY|os.O_CREATE, 0o644, 0)
+	require.NoError(t, err)
+	writeChunks(t, h, want[:streamPS/2], 0, 8<<10)
+	copy(want[100:], "again")
+	_, err = h.Write(ctx, []byte("again"), 100)
+	require.NoError(t, err)
+	writeChunks(t, h, want[streamPS/2:], streamPS/2, 8<<10)
+	require.NoError(t, h.Flush(ctx, 0))
+	require.NoError(t, h.Release(ctx))
+	require.Equal(t, want, getObj(t, st, "r"))
+}
