@@ -105,6 +105,17 @@
 // WriteBlock fails with ErrNoSpace. When nothing evictable is left, a read
 // is served from memory without being cached.
 //
+// # Block files and memory
+//
+// Block files are written with O_DIRECT when the buffer and length allow
+// (directio.go): no page-cache copy, no writeback by the kernel's flusher
+// on the same cores; a file system that refuses it is written through the
+// page cache. A fetched block's bytes stay in memory for a few seconds
+// after its store (the recent tier, recent.go, at most RecentMemory) and
+// are served from there by OpenBlockFast; they count in FetchMemory, the
+// one cap of fetched bytes in memory, and a fetch finding it used up
+// pushes them out instead of waiting.
+//
 // # Processes
 //
 // One process owns a cache directory at a time: the bbolt file lock is

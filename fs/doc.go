@@ -95,8 +95,17 @@
 // MaxReadahead) on sequential reads and is quartered on random ones; the
 // blocks it covers are prefetched in the background, at most MaxInflight
 // waiting for their bytes at once across the FS (a global token pool);
-// cache.Options.FetchMemory bounds the fetched bytes not yet stored. A
+// cache.Options.FetchMemory bounds the fetched bytes held in memory (in
+// flight, or kept a few seconds after their store in the cache's recent
+// tier, so the read that follows a readahead is served from memory: block
+// files are written with O_DIRECT and are not in the page cache). A
 // block a handle prefetched is not opened again by its later readaheads.
+// Handle.ReadView answers from the cache's memory in place: fusefs hands
+// the block's bytes to the kernel with writev and lets the block go once
+// the reply is written, with no copy into the request buffer. fusefs also
+// raises the kernel's readahead of the mount (read_ahead_kb, 128 KiB by
+// default for FUSE) to MountOptions.MaxReadAhead, so that a sequential
+// read has a request ahead of the application's.
 //
 // # Writes, flush and release
 //
@@ -115,9 +124,16 @@
 //     while the application writes, unless in write-back mode or on a store
 //     without multipart uploads. Bytes written contiguously from offset 0
 //     are sent as multipart parts of PartSize (raised to the store's
-//     MinPartSize) as soon as a part is complete, read back from the
-//     staging file, at most UploadConcurrency parts in flight; writes never
-//     wait for parts. Writes slightly out of order are followed (up to 64
+//     MinPartSize) as soon as a part is complete, at most UploadConcurrency
+//     parts in flight. Sequential writes are copied into a part-sized
+//     memory tail and answered at once (tail.go); a full tail is sent from
+//     memory and written to the staging file in the background (O_DIRECT).
+//     Whatever reads, cuts or rewrites the staging file (a read through a
+//     writable handle, a truncate, a write elsewhere, publish) first waits
+//     for those writes and writes a partial tail, and a failed one fails it
+//     (close: EIO). At most UploadConcurrency+1 tails are held: a writer
+//     ahead of the uploads waits for a part to be sent. Parts that were not
+//     in a tail are read back from the staging file. Writes slightly out of order are followed (up to 64
 //     ranges beyond the contiguous end). The multipart upload is created
 //     when the first part is ready and journaled in the cache index
 //     (cache.SaveUpload, Source.Path "byob-fs-stream:<staging file>"), so
