@@ -29,9 +29,11 @@ type MountOptions struct {
 	Debug bool
 	// MaxWrite is the largest write request (1 MiB).
 	MaxWrite int
-	// MaxReadAhead is the kernel readahead (1 MiB): announced at INIT and
+	// MaxReadAhead is the kernel readahead (2 MiB): announced at INIT and
 	// written to the mount's backing device (read_ahead_kb), which the
-	// kernel otherwise leaves at 128 KiB whatever INIT says.
+	// kernel otherwise leaves at 128 KiB whatever INIT says. Cold 1 GiB
+	// reads from MinIO, alternated: 2.23 s average at 2 MiB, 2.49 at 4 MiB,
+	// 2.79 at 8 MiB, 3.06 at 1 MiB.
 	MaxReadAhead int
 	// MaxBackground is the number of background requests (readahead, async
 	// reads) the kernel keeps in flight (64).
@@ -69,7 +71,7 @@ func mount(mountpoint string, root gofs.InodeEmbedder, rootIno uint64, fo byobfs
 		opts.MaxWrite = 1 << 20
 	}
 	if opts.MaxReadAhead <= 0 {
-		opts.MaxReadAhead = 1 << 20
+		opts.MaxReadAhead = 2 << 20
 	}
 	if opts.MaxBackground <= 0 {
 		opts.MaxBackground = 64
