@@ -10,6 +10,7 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/sys/unix"
 
 	"github.com/byobfs/byob/providers"
@@ -30,7 +31,8 @@ import (
 // write that fails fails the next of those (publish: close reports EIO).
 // The stream holds at most UploadConcurrency+1 sealed tails: a writer
 // ahead of the uploads waits for one to be sent, as rclone and
-// mountpoint-s3 make writers wait.
+// mountpoint-s3 make writers wait. All tails together stay within
+// tailMemory; beyond it, writes go to the staging file as before.
 
 // directAlign is the alignment O_DIRECT needs of buffers, offsets and
 // lengths.
@@ -52,6 +54,7 @@ func (m *partMem) bytes() []byte { return (*m.buf)[:m.n] }
 func (m *partMem) release() {
 	if m.refs.Add(-1) == 0 {
 		tailBufs.put(m.buf)
+		tailBudget.Release(int64(cap(*m.buf)))
 	}
 }
 
@@ -114,7 +117,20 @@ func (l *bufList) trim() {
 	l.free = l.free[:0]
 }
 
+// tailBudget caps the memory of tails across all files being written:
+// a file that finds it used up writes to its staging file, as before tails.
+var tailBudget = semaphore.NewWeighted(tailMemory)
+
+// tailMemory is the tail budget: 8 parts of the default 16 MiB (the
+// streams of two writers ahead of their uploads).
+const tailMemory = 128 << 20
+
+// newPartMem returns an empty tail for the part at off, or nil when the
+// tail budget has no room for it.
 func newPartMem(ps, off int64) *partMem {
+	if !tailBudget.TryAcquire(ps) {
+		return nil
+	}
 	m := &partMem{off: off, buf: tailBufs.get(ps)}
 	m.refs.Store(1)
 	return m
@@ -133,23 +149,30 @@ func (w *wfile) writeTailLocked(ctx context.Context, p []byte, off int64) (bool,
 		if off != w.size.Load() {
 			return false, nil
 		}
-		if head := (st.ps - off%st.ps) % st.ps; head > 0 {
+		head := (st.ps - off%st.ps) % st.ps
+		if int64(len(p)) <= head {
+			return false, nil
+		}
+		t := newPartMem(st.ps, off+head)
+		if t == nil {
+			return false, nil // the tail budget is used up: the staging file takes it
+		}
+		if head > 0 {
 			// Appending from inside a part (after a flush): the bytes up
-			// to the next part boundary go to the staging file, a tail
+			// to the next part boundary go to the staging file, the tail
 			// starts there.
-			if int64(len(p)) <= head {
-				return false, nil
+			err := w.flushTailLocked()
+			if err == nil {
+				_, err = w.file.WriteAt(p[:head], off)
 			}
-			if err := w.flushTailLocked(); err != nil {
-				return true, err
-			}
-			if _, err := w.file.WriteAt(p[:head], off); err != nil {
+			if err != nil {
+				t.release()
 				return true, err
 			}
 			st.wrote(off, head)
-			p, off = p[head:], off+head
+			p = p[head:]
 		}
-		w.tail = newPartMem(st.ps, off)
+		w.tail = t
 	} else if off != w.tail.off+int64(w.tail.n) {
 		return false, nil
 	}
@@ -166,8 +189,17 @@ func (w *wfile) writeTailLocked(ctx context.Context, p []byte, off int64) (bool,
 		if err := w.sealLocked(ctx, st, t); err != nil {
 			return true, err
 		}
-		if len(p) > 0 {
-			w.tail = newPartMem(st.ps, t.off+st.ps)
+		if len(p) == 0 {
+			break
+		}
+		if w.tail = newPartMem(st.ps, t.off+st.ps); w.tail == nil {
+			// No budget for another tail: the rest goes to the staging
+			// file, as any write.
+			if _, err := w.file.WriteAt(p, t.off+st.ps); err != nil {
+				return true, err
+			}
+			st.wrote(t.off+st.ps, int64(len(p)))
+			break
 		}
 	}
 	return true, nil

@@ -104,3 +104,33 @@ func TestTailRewriteWithinTail(t *testing.T) {
 	require.NoError(t, h.Release(ctx))
 	require.Equal(t, want, getObj(t, st, "r"))
 }
+
+// Tails share one memory budget across files: with no room left, writes go
+// to the staging file as before tails, and the object is exact.
+func TestTailBudgetUsedUp(t *testing.T) {
+	require.True(t, tailBudget.TryAcquire(tailMemory-streamPS), "the budget is free between tests")
+	defer tailBudget.Release(tailMemory - streamPS)
+	gate := make(chan struct{})
+	mo := mem.DefaultOptions()
+	mo.MinPartSize = streamPS
+	st := faulty.Wrap(mem.New(mo), faulty.Options{Before: func(op, key string) error {
+		if op == faulty.OpUploadPart {
+			<-gate // the first tail stays held: no budget for a second
+		}
+		return nil
+	}})
+	f := streamFS(t, st)
+	ctx := context.Background()
+	want := data(6*streamPS+5, 13)
+	_, h, err := f.Root().Create(ctx, "b", os.O_WRONLY|os.O_CREATE, 0o644, 0)
+	require.NoError(t, err)
+	s := h.w.st.Load()
+	writeChunks(t, h, want, 0, 24<<10)
+	close(gate)
+	require.NoError(t, h.Flush(ctx, 0))
+	require.NoError(t, h.Release(ctx))
+	require.Equal(t, want, getObj(t, st, "b"))
+	require.Equal(t, int64(1), s.memParts.Load(), "one tail fitted the budget; the other parts came from the staging file")
+	require.True(t, tailBudget.TryAcquire(streamPS), "every tail gave its budget back")
+	tailBudget.Release(streamPS)
+}
