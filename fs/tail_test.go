@@ -134,3 +134,45 @@ func TestTailBudgetUsedUp(t *testing.T) {
 	require.True(t, tailBudget.TryAcquire(streamPS), "every tail gave its budget back")
 	tailBudget.Release(streamPS)
 }
+
+// Write-back staging hands the staging file itself to the entry (no copy);
+// the still-open handle then writes on a new staging file filled from the
+// entry, and each close publishes exactly what was written by then.
+func TestWriteBackHandOver(t *testing.T) {
+	inner := mem.New(mem.DefaultOptions())
+	gate := make(chan struct{})
+	st := faulty.Wrap(inner, faulty.Options{Before: func(op, key string) error {
+		if op == faulty.OpPut {
+			<-gate
+		}
+		return nil
+	}})
+	f := newTestFS(t, st, func(o *Options) { o.WriteBack = true })
+	ctx := context.Background()
+	_, h, err := f.Root().Create(ctx, "a", os.O_RDWR|os.O_CREATE, 0o644, 0)
+	require.NoError(t, err)
+	_, err = h.Write(ctx, []byte("hello"), 0)
+	require.NoError(t, err)
+	first := h.w.path
+	require.NoError(t, h.Flush(ctx, 0))
+	require.Nil(t, h.w.file, "the staging file went to the entry")
+	_, err = os.Stat(first)
+	require.ErrorIs(t, err, os.ErrNotExist)
+	p, err := f.Pending(ctx)
+	require.NoError(t, err)
+	require.Len(t, p, 1)
+	got := make([]byte, 5)
+	n, err := h.Read(ctx, got, 0)
+	require.NoError(t, err)
+	require.Equal(t, "hello", string(got[:n]), "the new staging file fills from the entry")
+	require.NotEqual(t, first, h.w.path)
+	_, err = h.Write(ctx, []byte(" world"), 5)
+	require.NoError(t, err)
+	require.NoError(t, h.Flush(ctx, 0))
+	require.NoError(t, h.Release(ctx))
+	close(gate)
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, f.Drain(dctx))
+	require.Equal(t, []byte("hello world"), getObj(t, inner, "a"))
+}

@@ -14,7 +14,7 @@ import (
 func (w *wfile) publish(ctx context.Context) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if !w.dirty || w.cancelled.Load() || w.file == nil {
+	if !w.dirty || w.cancelled.Load() || w.gone {
 		return nil
 	}
 	if err := w.fillLocked(ctx); err != nil { // only an mtime changed

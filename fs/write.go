@@ -47,6 +47,12 @@ type wfile struct {
 	cancels  map[int]context.CancelFunc // uploads in progress, GUARDED_BY(cancelMu)
 	nextC    int
 
+	// gone: discarded (the last reference was released). file is nil
+	// also after the staging file was handed over to a write-back entry
+	// (writeBack.stage) until the next use creates a new one
+	// (ensureFileLocked). GUARDED_BY(mu).
+	gone bool
+
 	// The tail (tail.go): sequential bytes not in the staging file yet.
 	tail    *partMem       // GUARDED_BY(mu)
 	tailWG  sync.WaitGroup // background staging writes of sealed tails
@@ -310,6 +316,9 @@ func (w *wfile) fillLocked(ctx context.Context) error {
 	if !w.needFill {
 		return nil
 	}
+	if err := w.ensureFileLocked(); err != nil {
+		return err
+	}
 	n := w.n
 	f := n.fs
 	for attempt := 0; ; attempt++ {
@@ -406,6 +415,9 @@ func (w *wfile) truncateLocked(ctx context.Context, size int64) error {
 	if err := w.accountLocked(max(size, w.accounted)); err != nil {
 		return err
 	}
+	if err := w.ensureFileLocked(); err != nil {
+		return err
+	}
 	if err := w.file.Truncate(size); err != nil {
 		return err
 	}
@@ -433,6 +445,7 @@ func (w *wfile) discardLocked() {
 		st.abandon(errors.New("closed without publishing"))
 	}
 	w.dropTailLocked()
+	w.gone = true
 	if w.file != nil {
 		w.file.Close()
 		w.file = nil
@@ -458,7 +471,7 @@ func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
 		w := h.w
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if w.file == nil {
+		if w.gone {
 			return 0, ErrBadHandle
 		}
 		if err := w.fillLocked(ctx); err != nil {
@@ -508,7 +521,7 @@ func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.file == nil {
+	if w.gone {
 		return 0, ErrBadHandle
 	}
 	if err := w.fillLocked(ctx); err != nil {
@@ -677,7 +690,7 @@ func (n *Node) truncate(ctx context.Context, size int64, h *Handle) error {
 		w := h.w
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if w.file == nil {
+		if w.gone {
 			return ErrBadHandle
 		}
 		return w.truncateLocked(ctx, size)
@@ -690,7 +703,7 @@ func (n *Node) truncate(ctx context.Context, size int64, h *Handle) error {
 			break
 		}
 		w.mu.Lock()
-		if w.file == nil {
+		if w.gone {
 			// Being discarded by the last release (which the kernel sends
 			// asynchronously after close): the file is not open any more.
 			w.mu.Unlock()

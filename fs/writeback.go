@@ -84,34 +84,42 @@ func (b *writeBack) nextLocked() *wbEntry {
 	return nil
 }
 
-// stage copies the staging file's first size bytes to a write-back file,
+// stage makes the staging file's first size bytes a write-back file,
 // journals the entry in the cache's write-back log and queues the upload.
 // Neither waits for the disk: both survive the death of this process at
 // once, and the syncer makes them durable within SyncInterval (see
 // cache.AppendWriteBack). Called with w.mu held.
+//
+// The staging file itself becomes the write-back file (a rename, not a
+// copy: one file created per written file instead of two, which is most
+// of a small file's cost); w gets a new staging file only if it is used
+// again, filled from the entry (needFill), as a file reopened while its
+// entry is pending is. A staging file longer than size is copied.
 func (b *writeBack) stage(ctx context.Context, n *Node, w *wfile, key string, size int64, mtime time.Time) error {
 	f := b.f
 	f.mu.Lock()
 	f.seq++
-	path := filepath.Join(f.staging, fmt.Sprintf("wb%d-%d-%d", n.ino, f.seq, time.Now().UnixNano()))
+	seq := f.seq
 	f.mu.Unlock()
-	out, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, io.NewSectionReader(w.file, 0, size))
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(path)
-		return err
+	path := filepath.Join(f.staging, fmt.Sprintf("wb%d-%d-%d", n.ino, seq, time.Now().UnixNano()))
+	handed := w.handOver(path, size)
+	if !handed {
+		if err := copyPrefix(w.file, path, size); err != nil {
+			return err
+		}
 	}
 	rec := &cache.WriteBack{Store: f.opts.StoreID, Key: key, StagingPath: path, Size: size,
 		Mtime: mtime, State: cache.WriteBackStaged, Created: time.Now()}
 	if err := f.cache.AppendWriteBack(ctx, rec); err != nil {
-		os.Remove(path)
+		if handed {
+			w.takeBack(path)
+		} else {
+			os.Remove(path)
+		}
 		return err
+	}
+	if handed {
+		w.finishHandOver()
 	}
 	e := &wbEntry{id: rec.ID, key: key, path: path, size: size, mtime: mtime, n: n}
 	n.mu.Lock()
@@ -424,4 +432,64 @@ func (f *FS) Drain(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// copyPrefix copies the first size bytes of src to a new file at path.
+func copyPrefix(src *os.File, path string, size int64) error {
+	out, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, io.NewSectionReader(src, 0, size))
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
+}
+
+// handOver renames w's staging file to path when it holds exactly size
+// bytes, and reports whether it did. Called with w.mu held.
+func (w *wfile) handOver(path string, size int64) bool {
+	st, err := w.file.Stat()
+	if err != nil || st.Size() != size {
+		return false
+	}
+	return os.Rename(w.path, path) == nil
+}
+
+// takeBack undoes handOver: the write-back entry could not be journaled.
+func (w *wfile) takeBack(path string) {
+	if err := os.Rename(path, w.path); err != nil {
+		w.n.fs.log.Error("staging file lost its name", "path", path, "err", err)
+	}
+}
+
+// finishHandOver lets the handed-over staging file go: w makes a new one
+// when next used, filled from the pending entry.
+func (w *wfile) finishHandOver() {
+	w.file.Close()
+	w.file = nil
+	w.needFill = true
+}
+
+// ensureFileLocked gives w a new, empty staging file after a hand-over.
+// Called with w.mu held.
+func (w *wfile) ensureFileLocked() error {
+	if w.file != nil {
+		return nil
+	}
+	f := w.n.fs
+	f.mu.Lock()
+	f.seq++
+	path := filepath.Join(f.staging, fmt.Sprintf("w%d-%d", w.n.ino, f.seq))
+	f.mu.Unlock()
+	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	w.file, w.path = file, path
+	return nil
 }
