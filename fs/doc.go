@@ -188,8 +188,9 @@
 //
 //  1. Default: close(2) returns after the object is on the server (or
 //     fails). fsync(2) likewise.
-//  2. WriteBack: close returns once the contents are copied to a write-back
-//     file in the cache directory and the entry is appended to the cache's
+//  2. WriteBack: close returns once the contents are a write-back file in
+//     the cache directory (the staging file itself, renamed; a handle that
+//     writes on gets a new staging file filled from it) and the entry is appended to the cache's
 //     write-back log (cache.AppendWriteBack): both are in the kernel, so a
 //     crash or SIGKILL of the mount loses nothing acknowledged. Neither
 //     waits for the disk: every SyncInterval (1 s) the syncer makes what
