@@ -291,7 +291,7 @@ func (c *Cache) OpenBlock(ctx context.Context, id BlockID, fetch FetchFunc) (*Bl
 // (Cached false), while the flight stores the block in the background;
 // callers arriving meanwhile share those bytes. Hold such a handle only for
 // the read at hand: open the block again for the next one, which then
-// finds it on disk.
+// finds it in the recent tier (recent.go) or on disk.
 func (c *Cache) OpenBlockFast(ctx context.Context, id BlockID, fetch FetchFunc) (*BlockHandle, error) {
 	return c.openBlock(ctx, id, fetch, false)
 }
@@ -420,6 +420,7 @@ func (c *Cache) dropBlock(id BlockID, nonce uint64) error {
 	}
 	c.applyDelta(d)
 	if removed {
+		c.filesChanged.Store(true)
 		_ = os.Remove(c.blockPath(id, nonce))
 	}
 	return nil
@@ -445,7 +446,6 @@ func (d delta) saveTx(tx *bolt.Tx) error {
 }
 
 func (c *Cache) applyDelta(d delta) {
-	c.filesChanged.Store(true) // a block file was stored or removed
 	c.mu.Lock()
 	c.bytes += d.bytes
 	c.dirty += d.dirty
@@ -495,7 +495,8 @@ func putBlockTx(tx *bolt.Tx, bkey []byte, rec blockRec, d *delta) error {
 // cache's disk. The flight then writes the block to disk and commits its
 // record (done); it stays in Cache.flights until then, so callers arriving
 // in between share its bytes instead of fetching them again. The bytes stay
-// counted in FetchMemory until they are stored.
+// counted in FetchMemory until they leave memory (stored, and out of the
+// recent tier).
 type flight struct {
 	ready   chan struct{} // closed once data or err is set
 	done    chan struct{} // closed once the flight is over (stored or not)
@@ -590,12 +591,12 @@ func (c *Cache) leaveFlight(f *flight, k string) {
 func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, fetch FetchFunc) {
 	defer c.flightsWG.Done()
 	defer f.cancel()
-	stored, held := c.doFetch(ctx, f, id, fetch)
+	stored := c.doFetch(ctx, f, id, fetch)
 	c.mu.Lock()
 	delete(c.flights, k)
 	close(f.done)
 	f.over = true
-	if held && !(stored && c.addRecentLocked(k, f)) {
+	if stored && !c.addRecentLocked(k, f) {
 		c.fetchMem.Release(c.opts.BlockSize) // else the tier holds it until the block leaves
 	}
 	c.recycleLocked(f)
@@ -608,16 +609,23 @@ func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, 
 }
 
 // doFetch fetches a block, hands its bytes to the waiters (closing
-// f.ready) and stores it, and reports whether it did, and whether it holds
-// a block's worth of FetchMemory (the caller's to release). A block that
-// cannot be stored (no room, a disk error) was still served; the next
-// reader fetches it again.
-func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchFunc) (stored, held bool) {
+// f.ready) and stores it, and reports whether it did. A stored block
+// still holds its FetchMemory (the caller gives it to the recent tier or
+// releases it); a block that cannot be stored (no room, a disk error) was
+// still served, its memory is released here, and the next reader fetches
+// it again.
+func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchFunc) bool {
 	if err := c.acquireFetchMem(ctx); err != nil {
 		f.err = err
 		close(f.ready)
-		return false, false
+		return false
 	}
+	stored := false
+	defer func() {
+		if !stored {
+			c.fetchMem.Release(c.opts.BlockSize)
+		}
+	}()
 	data, err := fetch(ctx)
 	if err == nil && int64(len(data)) > c.opts.BlockSize {
 		err = fmt.Errorf("%w: fetched %d bytes for block %v, block size is %d", ErrInvalid, len(data), id, c.opts.BlockSize)
@@ -625,15 +633,16 @@ func (c *Cache) doFetch(ctx context.Context, f *flight, id BlockID, fetch FetchF
 	f.data, f.err = data, err
 	close(f.ready)
 	if err != nil {
-		return false, true
+		return false
 	}
 	if err := c.storeBlock(ctx, id, data, false); err != nil {
 		if !errors.Is(err, errNoRoom) {
 			c.storeErrors.Add(1)
 		}
-		return false, true
+		return false
 	}
-	return true, true
+	stored = true
+	return true
 }
 
 // WriteBlock stores data as block id, dirty: it is never evicted until
@@ -659,17 +668,12 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 	defer c.unreserve(n, dirty)
 
 	bkey := id.key()
-	if dirty {
-		c.mu.Lock()
-		c.forgetRecentLocked(string(bkey))
-		c.mu.Unlock()
-	}
 	nonce := rand.Uint64()
 	path := c.blockPath(id, nonce)
 	c.sweepMu.RLock()
 	defer c.sweepMu.RUnlock()
 	c.filesChanged.Store(true)
-	if err := writeFileAtomic(path, data, dirty && !c.opts.NoSync); err != nil {
+	if err := writeFileAtomic(path, data, dirty && !c.opts.NoSync, &c.noDirect); err != nil {
 		return fmt.Errorf("cache: writing block %v: %w", id, err)
 	}
 	crashPoint(CrashAfterBlockData)
@@ -706,18 +710,21 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 	}
 	crashPoint(CrashAfterIndexCommit)
 	c.applyDelta(d)
+	if dirty {
+		c.forgetRecent(string(bkey)) // the tier must not serve the bytes this write replaced
+	}
 	if old != nil && old.nonce != nonce {
 		_ = os.Remove(c.blockPath(id, old.nonce))
 	}
 	return nil
 }
 
-func writeFileAtomic(path string, data []byte, sync bool) error {
+func writeFileAtomic(path string, data []byte, sync bool, noDirect *atomic.Bool) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return err
 	}
-	f, err := writeData(dir, data)
+	f, err := writeData(dir, data, noDirect)
 	if err != nil {
 		return err
 	}
@@ -800,11 +807,12 @@ func (c *Cache) DeleteBlock(ctx context.Context, id BlockID) error {
 		rec, err = decodeBlockRec(v)
 		return err
 	})
-	c.mu.Lock()
-	c.forgetRecentLocked(string(id.key()))
-	c.mu.Unlock()
-	if err != nil || !found {
+	if err != nil {
 		return err
+	}
+	defer c.forgetRecent(string(id.key()))
+	if !found {
+		return nil
 	}
 	return c.dropBlock(id, rec.nonce)
 }
@@ -813,7 +821,7 @@ func (c *Cache) DeleteBlock(ctx context.Context, id BlockID) error {
 // reports how many it removed. Dirty and pinned blocks stay.
 func (c *Cache) DropObject(ctx context.Context, store, key string) (int, error) {
 	prefix := objectPrefix(store, key)
-	c.forgetRecentPrefix(prefix)
+	defer c.forgetRecentPrefix(prefix)
 	var victims []blockVictim
 	var d delta
 	err := c.update(ctx, func(tx *bolt.Tx) error {

@@ -43,6 +43,7 @@ type Cache struct {
 
 	fetchMem     *semaphore.Weighted // bytes of fetched data in memory: in flight, or in the recent tier
 	fetchWaiting atomic.Int64        // fetches waiting for fetchMem
+	noDirect     atomic.Bool         // Dir's file system refused O_DIRECT (directio.go)
 
 	// storeErrors counts fetched blocks that could not be stored (served
 	// from memory, fetched again next time); flightsWG the flights running.
@@ -87,7 +88,8 @@ type Cache struct {
 	recent      map[string]*flight // stored blocks whose bytes stay in memory
 	recentQ     []recentEntry      // oldest first; entries whose block left are skipped
 	recentBytes int64
-	recentTimer *time.Timer
+	recentTimer *time.Timer   // the one expiry timer (armRecentLocked)
+	recentArmed bool          // recentTimer will fire
 	recentTTL   time.Duration // set at Open
 
 	stop context.CancelFunc // ends background work

@@ -251,6 +251,9 @@ func deleteBlocksTx(tx *bolt.Tx, keys [][]byte, recs []blockRec, d *delta) ([]bl
 
 // removeVictims removes the files of blocks whose records are gone.
 func (c *Cache) removeVictims(victims []blockVictim) {
+	if len(victims) > 0 {
+		c.filesChanged.Store(true)
+	}
 	for _, v := range victims {
 		_ = os.Remove(c.blockPath(v.id, v.nonce))
 	}

@@ -15,7 +15,7 @@ import (
 // Its blocks count in FetchMemory, the one cap of fetched bytes in memory:
 // a block in the tier keeps the FetchMemory its fetch took, and a fetch that
 // finds FetchMemory used up pushes the oldest blocks out of the tier before
-// it waits. It holds at most Options.RecentMemory bytes, oldest out first, and an
+// it waits. It holds at most Options.RecentMemory bytes (counted in whole blocks), oldest out first, and an
 // entry leaves after a few seconds (defaultRecentTTL) whatever the room, so that an idle mount
 // gives its memory back. A block key names one version of one block, so
 // the bytes cannot go stale; a block written again, deleted or dropped
@@ -36,8 +36,10 @@ type recentEntry struct {
 // the tier, with the FetchMemory the fetch took, and reports whether it
 // did. Called with c.mu held.
 func (c *Cache) addRecentLocked(k string, f *flight) bool {
-	n := int64(len(f.data))
-	if c.closed || n == 0 || n > c.opts.RecentMemory || c.fetchWaiting.Load() > 0 {
+	// A block counts as the FetchMemory it holds (a whole block,
+	// whatever its length: the buffer is block-sized).
+	n := c.opts.BlockSize
+	if c.closed || len(f.data) == 0 || n > c.opts.RecentMemory || c.fetchWaiting.Load() > 0 {
 		return false
 	}
 	c.forgetRecentLocked(k)
@@ -48,9 +50,7 @@ func (c *Cache) addRecentLocked(k string, f *flight) bool {
 	for c.recentBytes > c.opts.RecentMemory {
 		c.popRecentLocked()
 	}
-	if c.recentTimer == nil {
-		c.recentTimer = time.AfterFunc(c.recentTTL, c.expireRecent)
-	}
+	c.armRecentLocked(c.recentTTL)
 	return true
 }
 
@@ -80,7 +80,7 @@ func (c *Cache) acquireFetchMem(ctx context.Context) error {
 	return c.fetchMem.Acquire(ctx, c.opts.BlockSize)
 }
 
-// recentHandle opens block k from the tier, or returns nil. Called with
+// recentHandleLocked opens block k from the tier, or returns nil. Called with
 // c.mu held.
 func (c *Cache) recentHandleLocked(k string) *BlockHandle {
 	f := c.recent[k]
@@ -121,7 +121,7 @@ func (c *Cache) popRecentLocked() bool {
 
 func (c *Cache) dropRecentLocked(k string, f *flight) {
 	delete(c.recent, k)
-	c.recentBytes -= int64(len(f.data))
+	c.recentBytes -= c.opts.BlockSize
 	f.recent = false
 	c.fetchMem.Release(c.opts.BlockSize)
 	c.recycleLocked(f)
@@ -133,6 +133,13 @@ func (c *Cache) forgetRecentLocked(k string) {
 	if f := c.recent[k]; f != nil {
 		c.dropRecentLocked(k, f)
 	}
+}
+
+// forgetRecent drops block k from the tier.
+func (c *Cache) forgetRecent(k string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.forgetRecentLocked(k)
 }
 
 // forgetRecentPrefix drops every block whose key starts with prefix.
@@ -152,7 +159,7 @@ func (c *Cache) forgetRecentPrefix(prefix []byte) {
 func (c *Cache) expireRecent() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.recentTimer = nil
+	c.recentArmed = false
 	now := time.Now()
 	for {
 		c.trimRecentLocked()
@@ -160,7 +167,7 @@ func (c *Cache) expireRecent() {
 			return
 		}
 		if age := now.Sub(c.recentQ[0].added); age < c.recentTTL {
-			c.recentTimer = time.AfterFunc(c.recentTTL-age, c.expireRecent)
+			c.armRecentLocked(c.recentTTL - age)
 			return
 		}
 		c.popRecentLocked()
@@ -175,6 +182,22 @@ func (c *Cache) clearRecentLocked() {
 	c.recentQ = nil
 	if c.recentTimer != nil {
 		c.recentTimer.Stop()
-		c.recentTimer = nil
 	}
+	c.recentArmed = false
+}
+
+// armRecentLocked makes the one expiry timer fire in d, unless it is
+// already set. One timer, reset, never a second: a callback that was
+// already waiting for c.mu when the timer was stopped only finds the tier
+// as it is.
+func (c *Cache) armRecentLocked(d time.Duration) {
+	if c.recentArmed {
+		return
+	}
+	c.recentArmed = true
+	if c.recentTimer == nil {
+		c.recentTimer = time.AfterFunc(d, c.expireRecent)
+		return
+	}
+	c.recentTimer.Reset(d)
 }

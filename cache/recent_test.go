@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 )
 
 // fetchFast opens id through OpenBlockFast, waits until its flight is over
@@ -83,7 +84,7 @@ func TestRecentExpires(t *testing.T) {
 	require.Eventually(t, func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		return len(c.recent) == 0 && c.recentBytes == 0 && c.recentTimer == nil
+		return len(c.recent) == 0 && c.recentBytes == 0 && !c.recentArmed
 	}, 5*time.Second, 10*time.Millisecond)
 	_, cached := fetchFast(t, c, id, nil)
 	require.True(t, cached, "read from disk once expired")
@@ -154,80 +155,55 @@ func TestRecentHandleOutlivesTier(t *testing.T) {
 		})
 		c.flightsWG.Wait()
 	}
+	c.mu.Lock()
+	require.False(t, h.fl.recent, "a left the tier")
+	require.NotNil(t, h.fl.data, "its buffer is not recycled while a handle reads it")
+	c.mu.Unlock()
 	got := make([]byte, bs)
 	_, err = h.ReadAt(got, 0)
 	require.NoError(t, err)
 	require.Equal(t, want, got)
 	require.NoError(t, h.Close())
+	c.mu.Lock()
+	require.Nil(t, h.fl.data, "recycled once the last handle closed")
+	c.mu.Unlock()
 }
 
 // Block files are written with O_DIRECT when the buffer allows it, and
 // through the page cache otherwise; both read back the same bytes.
 func TestWriteDataDirectAndBuffered(t *testing.T) {
 	dir := t.TempDir()
-	big := make([]byte, 3*directAlign+1)
+	big := make([]byte, 3*DirectAlign+1)
 	for i := range big {
 		big[i] = byte(i * 31)
 	}
-	aligned := alignedBuffer(2 * directAlign)
+	aligned := AlignedBuffer(2 * DirectAlign)
 	copy(aligned, big)
-	cases := map[string][]byte{
-		"aligned":        aligned,
-		"misaligned":     big[1 : 1+2*directAlign],
-		"partial length": big,
-		"one byte":       big[:1],
+	cases := []struct {
+		name   string
+		data   []byte
+		direct bool
+	}{
+		{"aligned", aligned, true},
+		{"misaligned", big[1 : 1+2*DirectAlign], false},
+		{"partial length", big, false},
+		{"one byte", big[:1], false},
 	}
-	for name, data := range cases {
-		t.Run(name, func(t *testing.T) {
-			f, err := writeData(dir, data)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var noDirect atomic.Bool
+			f, err := writeData(dir, c.data, &noDirect)
 			require.NoError(t, err)
+			fl, err := unix.FcntlInt(f.Fd(), unix.F_GETFL, 0)
+			require.NoError(t, err)
+			if !noDirect.Load() { // the temp dir's file system took O_DIRECT
+				require.Equal(t, c.direct, fl&unix.O_DIRECT != 0, "written with O_DIRECT")
+			}
 			name := f.Name()
 			require.NoError(t, f.Close())
 			got, err := os.ReadFile(name)
 			require.NoError(t, err)
-			require.Equal(t, data, got)
+			require.Equal(t, c.data, got)
 		})
 	}
-	require.True(t, directOK(aligned) || noDirect.Load())
-	require.False(t, directOK(big[1:1+2*directAlign]))
-	require.False(t, directOK(big))
-}
-
-// alignedBuffer returns n bytes starting at a directAlign boundary.
-func alignedBuffer(n int) []byte {
-	b := make([]byte, n+directAlign)
-	for off := 0; off < directAlign; off++ {
-		if directOK(b[off : off+n]) {
-			return b[off : off+n]
-		}
-	}
-	return b[:n]
-}
-
-// The tier's blocks count in FetchMemory, and a fetch that finds it used up
-// pushes them out instead of waiting for them to expire.
-func TestRecentSharesFetchMemory(t *testing.T) {
-	opts := testOptions(t)
-	opts.FetchMemory = 2 * opts.BlockSize
-	opts.RecentMemory = 2 * opts.BlockSize
-	c := openTest(t, opts)
-	var calls atomic.Int64
-	for i := range 2 {
-		id := BlockID{Store: "s", Key: "k", Version: "v", Index: int64(i)}
-		fetchFast(t, c, id, countingFetch(id, int(opts.BlockSize), &calls, 0))
-		c.flightsWG.Wait()
-	}
-	require.False(t, c.fetchMem.TryAcquire(1), "the tier holds all of FetchMemory")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	id := BlockID{Store: "s", Key: "k", Version: "v", Index: 2}
-	h, err := c.OpenBlockFast(ctx, id, countingFetch(id, int(opts.BlockSize), &calls, 0))
-	require.NoError(t, err, "the fetch pushed a block out of the tier instead of waiting")
-	require.NoError(t, h.Close())
-	c.flightsWG.Wait()
-	c.mu.Lock()
-	require.LessOrEqual(t, c.recentBytes, opts.RecentMemory)
-	c.mu.Unlock()
-	require.NoError(t, c.Close())
-	require.True(t, c.fetchMem.TryAcquire(opts.FetchMemory), "Close gave all of FetchMemory back")
 }
