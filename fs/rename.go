@@ -66,15 +66,21 @@ func (n *Node) Rename(ctx context.Context, name string, newParent *Node, newName
 // settle publishes node c's data being written and waits for its
 // write-back entries, so that the server holds its contents.
 func (f *FS) settle(ctx context.Context, c *Node) error {
-	c.mu.Lock()
-	w := c.w
-	c.mu.Unlock()
-	if w != nil {
-		if err := w.publish(ctx); err != nil {
-			return err
-		}
+	if err := c.publishOpen(ctx); err != nil {
+		return err
 	}
 	return f.wb.waitKey(ctx, c.Key())
+}
+
+// publishOpen publishes the data of n being written, if any.
+func (n *Node) publishOpen(ctx context.Context) error {
+	n.mu.Lock()
+	w := n.w
+	n.mu.Unlock()
+	if w == nil {
+		return nil
+	}
+	return w.publish(ctx)
 }
 
 func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dstKey string) error {
@@ -87,13 +93,8 @@ func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dst
 		// A file whose upload is queued and not started is renamed by
 		// retargeting the upload: no copy. An object already at the old
 		// name is deleted (the queued data supersedes it).
-		src.mu.Lock()
-		w := src.w
-		src.mu.Unlock()
-		if w != nil {
-			if err := w.publish(ctx); err != nil {
-				return err
-			}
+		if err := src.publishOpen(ctx); err != nil {
+			return err
 		}
 		if f.wb.queuedOnly(srcKey) {
 			f.wb.dropKey(dstKey) // the renamed file replaces what was queued there

@@ -149,8 +149,12 @@ func (s *streamer) takeMem(ctx context.Context, t *partMem) bool {
 			return false
 		}
 	}
-	if s.broken != nil || s.sealed || t.off != s.next || len(s.extents) > 0 || t.off%s.ps != 0 || t.off < s.dispatched {
-		return false
+	if s.broken != nil || s.sealed || t.off != s.next || len(s.extents) > 0 {
+		return false // (tails start on part boundaries, at or past dispatched)
+	}
+	if old := s.mem[t.off]; old != nil { // a tail of bytes truncated away
+		delete(s.mem, t.off)
+		s.memDoneLocked(old)
 	}
 	s.mem[t.off] = t
 	s.memN++
@@ -186,7 +190,20 @@ func (s *streamer) memDoneLocked(m *partMem) {
 func (s *streamer) wrote(off, n int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Sealed tails over these bytes hold what was there before: the
+	// part is read from the staging file instead.
+	s.dropMemLocked(func(m *partMem) bool { return m.off < off+n && off < m.off+int64(m.n) })
 	s.wroteLocked(off, n)
+}
+
+// dropMemLocked lets go of the sealed tails not sent yet that match.
+func (s *streamer) dropMemLocked(match func(*partMem) bool) {
+	for off, m := range s.mem {
+		if match(m) {
+			delete(s.mem, off)
+			s.memDoneLocked(m)
+		}
+	}
 }
 
 func (s *streamer) wroteLocked(off, n int64) {
@@ -255,6 +272,7 @@ func (s *streamer) truncated(size int64) {
 	}
 	s.next = size
 	s.extents = nil
+	s.dropMemLocked(func(m *partMem) bool { return m.off+int64(m.n) > size })
 }
 
 // abandon gives the stream up (see abandonLocked).
@@ -272,10 +290,7 @@ func (s *streamer) abandonLocked(reason error) {
 	}
 	s.broken = reason
 	s.cancel()
-	for off, m := range s.mem {
-		delete(s.mem, off)
-		s.memDoneLocked(m)
-	}
+	s.dropMemLocked(func(*partMem) bool { return true })
 	s.f.log.Debug("streamed upload abandoned; the staging file will be uploaded", "key", s.key, "reason", reason)
 	f := s.f
 	// Close waits for the abort unless it is already closing (a WaitGroup
@@ -398,18 +413,6 @@ func (s *streamer) sendPart(n int, off, size int64) {
 	}
 }
 
-// partBufs recycles the part buffers of streamed uploads (at most
-// UploadConcurrency per file in use at once).
-var partBufs sync.Pool // of *[]byte
-
-func partBuf(size int64) *[]byte {
-	if p, ok := partBufs.Get().(*[]byte); ok && int64(cap(*p)) >= size {
-		return p
-	}
-	b := make([]byte, size)
-	return &b
-}
-
 func (s *streamer) doPart(n int, off, size int64) error {
 	select {
 	case <-s.ready:
@@ -437,8 +440,8 @@ func (s *streamer) doPart(n int, off, size int64) error {
 		buf, sum = m.bytes(), m.crc
 		s.memParts.Add(1)
 	} else {
-		bp := partBuf(size)
-		defer partBufs.Put(bp)
+		bp := tailBufs.get(s.ps)
+		defer tailBufs.put(bp)
 		buf = (*bp)[:size]
 		got, err := s.file.ReadAt(buf, off)
 		if int64(got) == size {
@@ -450,8 +453,6 @@ func (s *streamer) doPart(n int, off, size int64) error {
 		if int64(got) != size {
 			return fmt.Errorf("staging file ended at %d: %w", off+int64(got), providers.ErrSizeMismatch)
 		}
-	}
-	if m == nil {
 		sum = crc32.Checksum(buf, providers.CRC32CTable)
 	}
 	var md hash.Hash
@@ -559,6 +560,7 @@ func (s *streamer) finish(ctx context.Context, size int64) (info providers.Objec
 	s.mu.Lock()
 	s.up = nil
 	s.broken = errors.New("completed")
+	s.dropMemLocked(func(*partMem) bool { return true })
 	s.mu.Unlock()
 	s.cancel()
 	s.forget(context.WithoutCancel(ctx), up.ID())

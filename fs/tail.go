@@ -8,11 +8,11 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sys/unix"
 
+	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/providers"
 )
 
@@ -34,16 +34,12 @@ import (
 // mountpoint-s3 make writers wait. All tails together stay within
 // tailMemory; beyond it, writes go to the staging file as before.
 
-// directAlign is the alignment O_DIRECT needs of buffers, offsets and
-// lengths.
-const directAlign = 4096
-
 // partMem is a part's bytes in memory: a tail, and once sealed, shared by
 // the staging write and the part upload. The buffer goes back to the pool
 // when both are done.
 type partMem struct {
-	buf  *[]byte
-	off  int64 // offset in the file, a multiple of the part size
+	buf  *[]byte // of cap ps, the budget it holds
+	off  int64   // offset in the file, a multiple of the part size
 	n    int
 	crc  uint32 // CRC-32C of bytes()
 	refs atomic.Int32
@@ -53,12 +49,12 @@ func (m *partMem) bytes() []byte { return (*m.buf)[:m.n] }
 
 func (m *partMem) release() {
 	if m.refs.Add(-1) == 0 {
+		tailBudget.Release(int64(cap(*m.buf))) // get returns buffers of cap == ps, what newPartMem took
 		tailBufs.put(m.buf)
-		tailBudget.Release(int64(cap(*m.buf)))
 	}
 }
 
-// tailBufs recycles tail buffers (aligned to directAlign). Not a
+// tailBufs recycles tail buffers (aligned to cache.DirectAlign). Not a
 // sync.Pool: the collector empties those every other cycle, and a fresh
 // 16 MiB buffer costs page faults on every page (writing into new buffers
 // cost 0.33 CPU-s per GiB here, three times a copy into used ones). Idle
@@ -87,9 +83,7 @@ func (l *bufList) get(size int64) *[]byte {
 		}
 	}
 	l.mu.Unlock()
-	b := make([]byte, size+directAlign)
-	skip := int((directAlign - uintptr(unsafe.Pointer(&b[0]))%directAlign) % directAlign)
-	b = b[skip : skip+int(size) : skip+int(size)]
+	b := cache.AlignedBuffer(int(size))
 	return &b
 }
 
@@ -121,8 +115,9 @@ func (l *bufList) trim() {
 // a file that finds it used up writes to its staging file, as before tails.
 var tailBudget = semaphore.NewWeighted(tailMemory)
 
-// tailMemory is the tail budget: 8 parts of the default 16 MiB (the
-// streams of two writers ahead of their uploads).
+// tailMemory is the tail budget: 8 parts of the default 16 MiB (a writer
+// ahead of its upload holds UploadConcurrency+2 = 6). Idle buffers kept
+// for reuse (bufList, at most 8, let go after bufIdle) are not counted.
 const tailMemory = 128 << 20
 
 // newPartMem returns an empty tail for the part at off, or nil when the
@@ -137,44 +132,46 @@ func newPartMem(ps, off int64) *partMem {
 }
 
 // writeTailLocked takes p at off into the tail when it continues the
-// file's sequential stream, and reports whether it did; when not, the
-// caller flushes the tail and writes p to the staging file. Called with
-// w.mu held.
-func (w *wfile) writeTailLocked(ctx context.Context, p []byte, off int64) (bool, error) {
+// file's sequential stream, and reports whether it did and how many bytes
+// of p are taken (all of them, unless err); when it did not, the caller
+// flushes the tail and writes p to the staging file. Called with w.mu
+// held.
+func (w *wfile) writeTailLocked(ctx context.Context, p []byte, off int64) (int, bool, error) {
 	st := w.st.Load()
-	if st == nil || len(p) == 0 || st.ps%directAlign != 0 || !st.streaming() {
-		return false, nil
+	if st == nil || len(p) == 0 || st.ps%cache.DirectAlign != 0 || !st.streaming() {
+		return 0, false, nil
 	}
+	taken := 0
 	if w.tail == nil {
 		if off != w.size.Load() {
-			return false, nil
+			return 0, false, nil
 		}
 		head := (st.ps - off%st.ps) % st.ps
 		if int64(len(p)) <= head {
-			return false, nil
+			return 0, false, nil
 		}
 		t := newPartMem(st.ps, off+head)
 		if t == nil {
-			return false, nil // the tail budget is used up: the staging file takes it
+			return 0, false, nil // the tail budget is used up: the staging file takes it
 		}
 		if head > 0 {
 			// Appending from inside a part (after a flush): the bytes up
 			// to the next part boundary go to the staging file, the tail
-			// starts there.
-			err := w.flushTailLocked()
+			// starts there. No background write covers that part.
+			err := w.tailErrLocked()
 			if err == nil {
 				_, err = w.file.WriteAt(p[:head], off)
 			}
 			if err != nil {
 				t.release()
-				return true, err
+				return 0, true, err
 			}
 			st.wrote(off, head)
-			p = p[head:]
+			p, taken = p[head:], int(head)
 		}
 		w.tail = t
 	} else if off != w.tail.off+int64(w.tail.n) {
-		return false, nil
+		return 0, false, nil
 	}
 	for len(p) > 0 {
 		t := w.tail
@@ -183,12 +180,14 @@ func (w *wfile) writeTailLocked(ctx context.Context, p []byte, off int64) (bool,
 		t.n += c
 		p = p[c:]
 		if int64(t.n) < st.ps {
+			taken += c
 			continue
 		}
 		w.tail = nil
 		if err := w.sealLocked(ctx, st, t); err != nil {
-			return true, err
+			return taken, true, err
 		}
+		taken += c
 		if len(p) == 0 {
 			break
 		}
@@ -196,13 +195,14 @@ func (w *wfile) writeTailLocked(ctx context.Context, p []byte, off int64) (bool,
 			// No budget for another tail: the rest goes to the staging
 			// file, as any write.
 			if _, err := w.file.WriteAt(p, t.off+st.ps); err != nil {
-				return true, err
+				return taken, true, err
 			}
 			st.wrote(t.off+st.ps, int64(len(p)))
+			taken += len(p)
 			break
 		}
 	}
-	return true, nil
+	return taken, true, nil
 }
 
 // sealLocked hands a full tail to the stream and writes it to the staging
@@ -216,9 +216,7 @@ func (w *wfile) sealLocked(ctx context.Context, st *streamer, t *partMem) error 
 			defer w.tailWG.Done()
 			defer t.release()
 			if err := w.writeStaging(t); err != nil {
-				w.tailMu.Lock()
-				w.tailErr = errors.Join(w.tailErr, err)
-				w.tailMu.Unlock()
+				w.failTail(err)
 			}
 		}()
 		return nil
@@ -226,11 +224,7 @@ func (w *wfile) sealLocked(ctx context.Context, st *streamer, t *partMem) error 
 	t.refs.Store(1)
 	defer t.release()
 	if _, err := w.file.WriteAt(t.bytes(), t.off); err != nil {
-		// Earlier writes into this tail were answered: the file is
-		// broken, and publish says so.
-		w.tailMu.Lock()
-		w.tailErr = errors.Join(w.tailErr, err)
-		w.tailMu.Unlock()
+		w.failTail(err) // earlier writes into this tail were answered
 		return err
 	}
 	st.wrote(t.off, int64(t.n))
@@ -242,7 +236,7 @@ func (w *wfile) sealLocked(ctx context.Context, st *streamer, t *partMem) error 
 func (w *wfile) writeStaging(t *partMem) error {
 	if d := w.direct(); d != nil {
 		_, err := d.WriteAt(t.bytes(), t.off)
-		if err == nil || !errors.Is(err, unix.EINVAL) {
+		if err == nil || !(errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP)) {
 			return err
 		}
 	}
@@ -272,15 +266,41 @@ func (w *wfile) flushTailLocked() error {
 		_, err := w.file.WriteAt(t.bytes(), t.off)
 		t.release()
 		if err != nil {
+			w.failTail(err) // those bytes were answered: the file is broken
 			return err
 		}
 		if st := w.st.Load(); st != nil {
 			st.wrote(t.off, int64(t.n))
 		}
 	}
+	return w.tailErrLocked()
+}
+
+// failTail records a staging write of answered bytes that failed: every
+// later flush (and so publish) reports it, until a truncate to 0.
+func (w *wfile) failTail(err error) {
+	w.tailMu.Lock()
+	w.tailErr = errors.Join(w.tailErr, err)
+	w.tailMu.Unlock()
+}
+
+func (w *wfile) tailErrLocked() error {
 	w.tailMu.Lock()
 	defer w.tailMu.Unlock()
 	return w.tailErr
+}
+
+// resetTailLocked forgets the tail and a failed staging write: the file is
+// truncated to 0, so none of those bytes matter any more.
+func (w *wfile) resetTailLocked() {
+	w.tailWG.Wait()
+	if w.tail != nil {
+		w.tail.release()
+		w.tail = nil
+	}
+	w.tailMu.Lock()
+	w.tailErr = nil
+	w.tailMu.Unlock()
 }
 
 // dropTailLocked waits for the background writes and lets the tail and the

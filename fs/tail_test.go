@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byobfs/byob/providers/faulty"
-	"github.com/byobfs/byob/providers/mem"
 )
 
 // Sequential writes fill part-sized tails: whole parts are sent from
@@ -37,7 +36,10 @@ func TestTailPartsFromMemory(t *testing.T) {
 	require.NoError(t, h.Release(ctx))
 	require.Equal(t, want, getObj(t, st, "t"))
 	require.Equal(t, 0, st.Calls(faulty.OpPut))
-	require.GreaterOrEqual(t, s.memParts.Load(), int64(3), "whole parts after the read went from memory")
+	// Parts 1 and 2 (before the read), 4 and 5 (after the bytes up to the
+	// next part boundary went to the staging file); part 3 and the short
+	// last part came from the staging file.
+	require.Equal(t, int64(4), s.memParts.Load(), "whole parts went from memory")
 }
 
 // A writer ahead of the uploads waits for a part to go (at most
@@ -45,15 +47,7 @@ func TestTailPartsFromMemory(t *testing.T) {
 func TestTailWriterWaitsForUploads(t *testing.T) {
 	gate := make(chan struct{})
 	var parts atomic.Int64
-	mo := mem.DefaultOptions()
-	mo.MinPartSize = streamPS
-	st := faulty.Wrap(mem.New(mo), faulty.Options{Before: func(op, key string) error {
-		if op == faulty.OpUploadPart {
-			parts.Add(1)
-			<-gate
-		}
-		return nil
-	}})
+	st := gated(streamStore(), faulty.OpUploadPart, gate, &parts)
 	f := newTestFS(t, st, func(o *Options) { o.PartSize = streamPS; o.UploadConcurrency = 2 })
 	ctx := context.Background()
 	want := data(10*streamPS, 5)
@@ -71,12 +65,16 @@ func TestTailWriterWaitsForUploads(t *testing.T) {
 		}
 	}()
 	require.Eventually(t, func() bool { return parts.Load() == 2 }, 5*time.Second, time.Millisecond)
-	time.Sleep(50 * time.Millisecond) // the writer runs on until it must wait
 	held := h.w.st.Load()
+	require.Eventually(t, func() bool {
+		held.mu.Lock()
+		defer held.mu.Unlock()
+		return held.memN == 3
+	}, 5*time.Second, time.Millisecond, "the writer holds UploadConcurrency+1 tails and waits")
+	time.Sleep(20 * time.Millisecond)
 	held.mu.Lock()
-	memN := held.memN
+	require.Equal(t, 3, held.memN, "and no more")
 	held.mu.Unlock()
-	require.LessOrEqual(t, memN, 3, "tails held while the uploads are stuck")
 	require.Less(t, written.Load(), int64(len(want)), "the writer waits for the uploads")
 	close(gate)
 	<-done
@@ -111,14 +109,7 @@ func TestTailBudgetUsedUp(t *testing.T) {
 	require.True(t, tailBudget.TryAcquire(tailMemory-streamPS), "the budget is free between tests")
 	defer tailBudget.Release(tailMemory - streamPS)
 	gate := make(chan struct{})
-	mo := mem.DefaultOptions()
-	mo.MinPartSize = streamPS
-	st := faulty.Wrap(mem.New(mo), faulty.Options{Before: func(op, key string) error {
-		if op == faulty.OpUploadPart {
-			<-gate // the first tail stays held: no budget for a second
-		}
-		return nil
-	}})
+	st := gated(streamStore(), faulty.OpUploadPart, gate, nil) // the first tail stays held: no budget for a second
 	f := streamFS(t, st)
 	ctx := context.Background()
 	want := data(6*streamPS+5, 13)
@@ -139,14 +130,9 @@ func TestTailBudgetUsedUp(t *testing.T) {
 // the still-open handle then writes on a new staging file filled from the
 // entry, and each close publishes exactly what was written by then.
 func TestWriteBackHandOver(t *testing.T) {
-	inner := mem.New(mem.DefaultOptions())
 	gate := make(chan struct{})
-	st := faulty.Wrap(inner, faulty.Options{Before: func(op, key string) error {
-		if op == faulty.OpPut {
-			<-gate
-		}
-		return nil
-	}})
+	st := gated(streamStore(), faulty.OpPut, gate, nil)
+	inner := st.Inner()
 	f := newTestFS(t, st, func(o *Options) { o.WriteBack = true })
 	ctx := context.Background()
 	_, h, err := f.Root().Create(ctx, "a", os.O_RDWR|os.O_CREATE, 0o644, 0)
@@ -175,4 +161,85 @@ func TestWriteBackHandOver(t *testing.T) {
 	defer cancel()
 	require.NoError(t, f.Drain(dctx))
 	require.Equal(t, []byte("hello world"), getObj(t, inner, "a"))
+}
+
+// gated makes st's calls of op wait until gate is closed, counting them
+// in calls when set.
+func gated(st *faulty.Store, op string, gate <-chan struct{}, calls *atomic.Int64) *faulty.Store {
+	st.SetBefore(func(o, key string) error {
+		if o == op {
+			if calls != nil {
+				calls.Add(1)
+			}
+			<-gate
+		}
+		return nil
+	})
+	return st
+}
+
+// A rewrite of a sealed tail the stream holds but has not sent yet (the
+// writer is ahead of the upload) reaches the object: the stream lets that
+// tail go and reads the part from the staging file. So does a truncate
+// below a held tail followed by more writes.
+func TestTailRewriteOfHeldTail(t *testing.T) {
+	for _, truncate := range []bool{false, true} {
+		t.Run(map[bool]string{false: "rewrite", true: "truncate"}[truncate], func(t *testing.T) {
+			gate := make(chan struct{})
+			var parts atomic.Int64
+			st := gated(streamStore(), faulty.OpUploadPart, gate, &parts)
+			f := newTestFS(t, st, func(o *Options) { o.PartSize = streamPS; o.UploadConcurrency = 2 })
+			ctx := context.Background()
+			want := data(4*streamPS, 21)
+			_, h, err := f.Root().Create(ctx, "h", os.O_WRONLY|os.O_CREATE, 0o644, 0)
+			require.NoError(t, err)
+			writeChunks(t, h, want[:3*streamPS], 0, 16<<10) // parts 1 and 2 sending (stuck), part 3 held
+			require.Eventually(t, func() bool { return parts.Load() == 2 }, 5*time.Second, time.Millisecond)
+			at := 2*streamPS + 10
+			if truncate {
+				require.NoError(t, h.n.truncate(ctx, int64(at), h))
+				copy(want[at:], data(2*streamPS, 99))
+				close(gate)
+				writeChunks(t, h, want[at:], int64(at), 16<<10)
+			} else {
+				copy(want[at:], "rewritten")
+				_, err = h.Write(ctx, []byte("rewritten"), int64(at))
+				require.NoError(t, err)
+				close(gate)
+				writeChunks(t, h, want[3*streamPS:], 3*streamPS, 16<<10)
+			}
+			require.NoError(t, h.Flush(ctx, 0))
+			require.NoError(t, h.Release(ctx))
+			require.Equal(t, want, getObj(t, st, "h"))
+		})
+	}
+}
+
+// With another handle open on the file, write-back staging copies the
+// staging file instead of handing it over: that handle writes on without
+// copying the whole file back.
+func TestWriteBackCopiesWhileShared(t *testing.T) {
+	st := streamStore()
+	f := newTestFS(t, st, func(o *Options) { o.WriteBack = true })
+	ctx := context.Background()
+	n, h, err := f.Root().Create(ctx, "s", os.O_RDWR|os.O_CREATE, 0o644, 0)
+	require.NoError(t, err)
+	h2, err := n.Open(ctx, os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = h.Write(ctx, []byte("shared"), 0)
+	require.NoError(t, err)
+	path := h.w.path
+	require.NoError(t, h.Flush(ctx, 0))
+	require.NotNil(t, h.w.file, "kept: another handle has the file open")
+	_, err = os.Stat(path)
+	require.NoError(t, err)
+	require.NoError(t, h.Release(ctx))
+	_, err = h2.Write(ctx, []byte("!"), 6)
+	require.NoError(t, err)
+	require.NoError(t, h2.Flush(ctx, 0))
+	require.NoError(t, h2.Release(ctx))
+	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	require.NoError(t, f.Drain(dctx))
+	require.Equal(t, []byte("shared!"), getObj(t, st, "s"))
 }

@@ -276,11 +276,7 @@ func (n *Node) acquireW(ctx context.Context, trunc, created bool) (*wfile, error
 		return w, nil
 	}
 	// n.mu held, no write state: make one.
-	f.mu.Lock()
-	f.seq++
-	path := filepath.Join(f.staging, fmt.Sprintf("w%d-%d", n.ino, f.seq))
-	f.mu.Unlock()
-	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	file, path, err := f.newStagingFile(n.ino)
 	if err != nil {
 		n.mu.Unlock()
 		return nil, err
@@ -304,6 +300,16 @@ func (n *Node) acquireW(ctx context.Context, trunc, created bool) (*wfile, error
 	n.mu.Unlock()
 	w.mu.Unlock()
 	return w, nil
+}
+
+// newStagingFile creates an empty staging file for the file of inode ino.
+func (f *FS) newStagingFile(ino uint64) (*os.File, string, error) {
+	f.mu.Lock()
+	f.seq++
+	path := filepath.Join(f.staging, fmt.Sprintf("w%d-%d", ino, f.seq))
+	f.mu.Unlock()
+	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	return file, path, err
 }
 
 // fillLocked copies the file's current content (its write-back entry, else
@@ -402,7 +408,9 @@ func (w *wfile) accountLocked(size int64) error {
 }
 
 func (w *wfile) truncateLocked(ctx context.Context, size int64) error {
-	if err := w.flushTailLocked(); err != nil {
+	if size == 0 {
+		w.resetTailLocked() // nothing written before matters
+	} else if err := w.flushTailLocked(); err != nil {
 		return err
 	}
 	if w.needFill {
@@ -536,14 +544,8 @@ func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {
 			return 0, err
 		}
 	}
-	var n int
-	taken, err := w.writeTailLocked(ctx, p, off)
-	switch {
-	case taken:
-		if err == nil {
-			n = len(p)
-		}
-	default:
+	n, taken, err := w.writeTailLocked(ctx, p, off)
+	if !taken {
 		if err = w.flushTailLocked(); err != nil {
 			return 0, err
 		}

@@ -246,7 +246,6 @@ func (b *writeBack) upload(ctx context.Context, e *wbEntry) {
 	if err := f.cache.DeleteWriteBack(f.ctx, e.id); err != nil {
 		f.log.Warn("forget write-back entry", "key", e.key, "err", err)
 	}
-	os.Remove(e.path)
 	n := e.n
 	n.mu.Lock()
 	if n.pending == e {
@@ -258,6 +257,9 @@ func (b *writeBack) upload(ctx context.Context, e *wbEntry) {
 		}
 	}
 	n.mu.Unlock()
+	// Removed once no one finds it pending: a fill that saw the entry
+	// copies it whole, or, when it is gone, the object it became.
+	os.Remove(e.path)
 	f.added(parentKey(e.key), n)
 }
 
@@ -451,8 +453,13 @@ func copyPrefix(src *os.File, path string, size int64) error {
 }
 
 // handOver renames w's staging file to path when it holds exactly size
-// bytes, and reports whether it did. Called with w.mu held.
+// bytes and this is the last close (no other handle writes on: a handle
+// that did would copy the whole file back), and reports whether it did.
+// Called with w.mu held.
 func (w *wfile) handOver(path string, size int64) bool {
+	if w.refs > 1 {
+		return false
+	}
 	st, err := w.file.Stat()
 	if err != nil || st.Size() != size {
 		return false
@@ -463,7 +470,7 @@ func (w *wfile) handOver(path string, size int64) bool {
 // takeBack undoes handOver: the write-back entry could not be journaled.
 func (w *wfile) takeBack(path string) {
 	if err := os.Rename(path, w.path); err != nil {
-		w.n.fs.log.Error("staging file lost its name", "path", path, "err", err)
+		w.path = path // the same file, under the entry's name
 	}
 }
 
@@ -481,12 +488,7 @@ func (w *wfile) ensureFileLocked() error {
 	if w.file != nil {
 		return nil
 	}
-	f := w.n.fs
-	f.mu.Lock()
-	f.seq++
-	path := filepath.Join(f.staging, fmt.Sprintf("w%d-%d", w.n.ino, f.seq))
-	f.mu.Unlock()
-	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+	file, path, err := w.n.fs.newStagingFile(w.n.ino)
 	if err != nil {
 		return err
 	}
