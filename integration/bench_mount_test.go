@@ -244,8 +244,7 @@ func BenchmarkMount(b *testing.B) {
 		// byob's own uploader, no mount: the same client as the mount's
 		// (CRC32C per part, verified by the server), 16 MiB x 4.
 		dropCaches(b)
-		base, query, _ := strings.Cut(addr, "?")
-		m := runCLI(b, os.Environ(), byobBin(b), "cp", local, base+"/write/byob-cp.bin?"+query)
+		m := runCLI(b, append(os.Environ(), "BYOB_STORE="+addr), byobBin(b), "cp", local, ":write/byob-cp.bin")
 		m.bytes = sz.big
 		return m
 	})

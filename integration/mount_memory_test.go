@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/integration/testenv"
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
@@ -22,13 +22,7 @@ import (
 // any reader can check any chunk without holding the object.
 const chunkSize = 1 << 20
 
-func genChunk(i int64) []byte {
-	var seed [32]byte
-	copy(seed[:], fmt.Sprintf("chunk-%d", i))
-	b := make([]byte, chunkSize)
-	mrand.NewChaCha8(seed).Read(b)
-	return b
-}
+func genChunk(i int64) []byte { return randBytes(chunkSize, i) }
 
 // genObject reads as the concatenation of genChunk(0), genChunk(1), ...
 type genObject struct {
@@ -54,11 +48,14 @@ func (g *genObject) Read(p []byte) (int, error) {
 // plus 100 MiB, every block is fetched once for all of them, and every
 // byte read is the object's.
 func TestMountConcurrentColdReadMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("uploads and reads 1 GiB")
+	}
 	requireFUSEMount(t)
 	const (
 		size    = 1 << 30
 		readers = 16
-		capMem  = 128 << 20 // cache.DefaultFetchMemory
+		capMem  = cache.DefaultFetchMemory
 	)
 	s := testenv.MinIO(t)
 	bucket := s.NewBucket(t)

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // FUSE reports why FUSE mounts cannot run here (no /dev/fuse, or not root:
@@ -39,6 +41,5 @@ func ForceUnmount(mnt string, dev uint64) {
 	if _, err := os.Stat(filepath.Join(conns, "0")); err != nil {
 		_ = syscall.Mount("fusectl", conns, "fusectl", 0, "")
 	}
-	minor := (dev & 0xff) | ((dev >> 12) & 0xfff00)
-	_ = os.WriteFile(filepath.Join(conns, strconv.FormatUint(minor, 10), "abort"), []byte("1"), 0)
+	_ = os.WriteFile(filepath.Join(conns, strconv.FormatUint(uint64(unix.Minor(dev)), 10), "abort"), []byte("1"), 0)
 }
