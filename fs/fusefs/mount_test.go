@@ -2,6 +2,7 @@ package fusefs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/byobfs/byob/cache"
 	byobfs "github.com/byobfs/byob/fs"
@@ -543,4 +545,37 @@ func TestReadAheadRaised(t *testing.T) {
 	b, err := os.ReadFile(p)
 	require.NoError(t, err)
 	require.Equal(t, "2048", strings.TrimSpace(string(b)))
+}
+
+// A write-only handle writes past the kernel's page cache (FOPEN_DIRECT_IO):
+// a streamed checkpoint does not fill the page cache with pages nothing will
+// read, nor pay for them. A read-write handle still writes through it (mmap
+// and reads through the same descriptor use those pages). cachestat(2)
+// counts the file's pages in the page cache, whatever the descriptor's mode.
+func TestWriteOnlyHandleSkipsPageCache(t *testing.T) {
+	requireFUSE(t)
+	st := newMem()
+	mnt := testMount(t, newFS(t, st, nil), MountOptions{})
+	data := content(1<<20, 7)
+	cached := func(name string, flags int) uint64 {
+		f, err := os.OpenFile(filepath.Join(mnt, name), flags|os.O_CREATE|os.O_TRUNC, 0o644)
+		require.NoError(t, err)
+		defer func() { require.NoError(t, f.Close()) }()
+		_, err = f.Write(data)
+		require.NoError(t, err)
+		var cs unix.Cachestat_t
+		err = unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{Off: 0, Len: 0}, &cs, 0)
+		if errors.Is(err, unix.ENOSYS) {
+			t.Skip("cachestat(2) needs Linux 6.5")
+		}
+		require.NoError(t, err)
+		return cs.Cache
+	}
+	require.Equal(t, uint64(len(data)/os.Getpagesize()), cached("rw.bin", os.O_RDWR), "a read-write handle writes through the page cache")
+	require.Zero(t, cached("wo.bin", os.O_WRONLY), "a write-only handle leaves it alone")
+	for _, k := range []string{"rw.bin", "wo.bin"} {
+		got, err := get(t, st, k)
+		require.NoError(t, err)
+		require.Equal(t, sum(data), sum(got), k)
+	}
 }

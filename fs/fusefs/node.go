@@ -246,7 +246,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		h.Release(ctx)
 		return nil, nil, 0, e
 	}
-	return ino, &file{h: h, ns: n.ns}, 0, 0
+	return ino, &file{h: h, ns: n.ns}, writeOnlyFlags(flags), 0
 }
 
 func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
@@ -254,11 +254,25 @@ func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32,
 	if err != nil {
 		return nil, 0, errno(err)
 	}
-	var ff uint32
+	ff := writeOnlyFlags(flags)
 	if h.KeepCache() {
 		ff |= fuse.FOPEN_KEEP_CACHE
 	}
 	return &file{h: h, ns: n.ns}, ff, 0
+}
+
+// writeOnlyFlags gives a write-only handle FOPEN_DIRECT_IO: its writes
+// reach the mount without passing through the kernel's page cache, which
+// would cost the writer a copy and the page allocations, and fill the
+// cache with pages nothing reads (a read-write handle keeps it, for mmap
+// and its own reads). Handles read their own Version (close-to-open), so
+// other handles' cached pages are as coherent as before; and a later open
+// sees a new Version without FOPEN_KEEP_CACHE, which drops the cache.
+func writeOnlyFlags(flags uint32) uint32 {
+	if flags&syscall.O_ACCMODE == syscall.O_WRONLY {
+		return fuse.FOPEN_DIRECT_IO
+	}
+	return 0
 }
 
 func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
