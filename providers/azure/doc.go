@@ -12,7 +12,11 @@
 // Credentials: a shared key (the account key in the address), a SAS token
 // (?sas= or AZURE_STORAGE_SAS_TOKEN), DefaultAzureCredential with
 // ?tenant= / ?client_id=, or a caller's Options.Credential ("token").
-// CredentialKind reports which.
+// CredentialKind reports which. An account key or SAS that came from a
+// credentials file (Address.CredentialsFile) is followed while the store
+// is open (creds.go): a rotated key or renewed SAS written to the file is
+// used from the next request, and a request refused with 401/403 looks
+// at the file at once and is sent again when it changed.
 //
 // Presign: a service SAS for the one blob, signed with the account key, or
 // a user-delegation SAS when the store uses an Azure AD token (Azurite

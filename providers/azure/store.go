@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -56,6 +57,9 @@ type Options struct {
 	// token source); CredentialKind is then CredToken. Azure AD tokens
 	// are only sent over https.
 	Credential azcore.TokenCredential
+	// CredentialsInterval is how often the address's credentials file is
+	// looked at, at most (0: credfile.DefaultInterval).
+	CredentialsInterval time.Duration
 }
 
 // DefaultOptions are the options Opener uses.
@@ -127,12 +131,18 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 		}
 		s.kind = CredSharedKey
 		s.sharedKey = cred
+		if err := s.followFile(a, co, ""); err != nil {
+			return nil, err
+		}
 		s.cont, err = container.NewClientWithSharedKeyCredential(contURL, cred, co)
 	case sas != "":
 		if _, qerr := url.ParseQuery(sas); qerr != nil {
 			return nil, providers.NewOpError("open", "", providers.ErrInvalidAddress, errors.New("the SAS token is not a query string"))
 		}
 		s.kind = CredSAS
+		if err := s.followFile(a, co, sas); err != nil {
+			return nil, err
+		}
 		s.cont, err = container.NewClientWithNoCredential(contURL+"?"+sas, co)
 	default:
 		cred := opts.Credential
@@ -171,6 +181,18 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 		VersionOnRewrite:    true,
 	}
 	return s, nil
+}
+
+// followFile adds to co the policy that follows a.CredentialsFile, when
+// there is one, for a store of s.kind opened with s.sharedKey or sas.
+func (s *Store) followFile(a providers.Address, co *container.ClientOptions, sas string) error {
+	fc, err := newFileCreds(a, s.kind, s.sharedKey, sas, s.opts.CredentialsInterval)
+	if err != nil || fc == nil {
+		return err
+	}
+	co.PerCallPolicies = append(co.PerCallPolicies, fc)
+	s.clientOpt = co.ClientOptions
+	return nil
 }
 
 // defaultCredential is DefaultAzureCredential (environment, workload
