@@ -6,7 +6,10 @@
 // else Google. Credentials: the address's service-account email and PEM
 // private key ("key"), else Application Default Credentials ("adc"); an
 // emulator reached without credentials is used unauthenticated ("none").
-// See Store.CredentialKind.
+// See Store.CredentialKind. A key that came from a credentials file
+// (Address.CredentialsFile) is followed while the store is open
+// (creds.go): after a rotation written to the file, requests carry a token
+// of the new key and Presign signs with it.
 //
 // The client's own retries are switched off (storage.RetryNever): retries
 // are decided in providers/transfer from the typed errors of errors.go.

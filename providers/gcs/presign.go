@@ -61,7 +61,8 @@ func (s *Store) Presign(ctx context.Context, req providers.PresignRequest) (stri
 	} else if err := s.checkKey(op, key); err != nil {
 		return "", nil, err
 	}
-	if s.credKind == CredentialNone && len(s.saKey) == 0 {
+	email, pemKey := s.signer()
+	if s.credKind == CredentialNone && len(pemKey) == 0 {
 		return bad(providers.ErrUnsupported, "pre-signed URLs need credentials: a service-account key in the address, or ADC")
 	}
 	o := &storage.SignedURLOptions{
@@ -70,8 +71,8 @@ func (s *Store) Presign(ctx context.Context, req providers.PresignRequest) (stri
 		Expires: time.Now().Add(padExpiry(req.Expiry)),
 		Style:   storage.PathStyle(),
 	}
-	if len(s.saKey) > 0 {
-		o.GoogleAccessID, o.PrivateKey = s.saEmail, s.saKey
+	if len(pemKey) > 0 {
+		o.GoogleAccessID, o.PrivateKey = email, pemKey
 	}
 	if s.endpoint != "" {
 		eu, err := url.Parse(s.endpoint)

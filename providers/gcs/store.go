@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"cloud.google.com/go/storage"
@@ -60,6 +61,9 @@ type Options struct {
 	// (0: 5 MiB, as on S3, so one journal's part size fits every backend).
 	// Compose itself has no minimum; tests use small parts.
 	MinPartSize int64
+	// CredentialsInterval is how often the address's credentials file is
+	// looked at, at most (0: credfile.DefaultInterval).
+	CredentialsInterval time.Duration
 }
 
 // DefaultOptions returns the default Options.
@@ -77,7 +81,17 @@ type Store struct {
 	// address holds them, and the ?endpoint= URL.
 	saEmail  string
 	saKey    []byte
+	keys     *keyFile // the key comes from a credentials file it follows; else nil
 	endpoint string
+}
+
+// signer returns the service account's email and PEM key to sign with
+// (none: ADC or no credentials).
+func (s *Store) signer() (string, []byte) {
+	if s.keys != nil {
+		return s.keys.signer()
+	}
+	return s.saEmail, s.saKey
 }
 
 var (
@@ -98,6 +112,7 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 		copts   []option.ClientOption
 		saEmail string
 		saKey   []byte
+		keys    *keyFile
 	)
 	kind := CredentialADC
 	switch {
@@ -110,6 +125,14 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 				saEmail, saKey = a.User, pemKey
 			}
 		}
+	case a.Secret != "" && a.CredentialsFile != "":
+		kf, err := newKeyFile(a, opts.TokenURL, opts.CredentialsInterval)
+		if err != nil {
+			return nil, err
+		}
+		keys = kf
+		copts = append(copts, option.WithTokenSource(kf))
+		kind = CredentialKey
 	case a.Secret != "":
 		js, pemKey, err := serviceAccountJSON(a.User, a.Secret, opts.TokenURL)
 		if err != nil {
@@ -134,7 +157,7 @@ func Open(ctx context.Context, a providers.Address, opts Options) (*Store, error
 	}
 	client.SetRetry(storage.WithPolicy(storage.RetryNever))
 	s := &Store{client: client, bucket: client.Bucket(a.Bucket), name: a.Bucket, credKind: kind, opts: opts,
-		saEmail: saEmail, saKey: saKey, endpoint: a.Endpoint}
+		saEmail: saEmail, saKey: saKey, keys: keys, endpoint: a.Endpoint}
 	if s.opts.ChunkSize <= 0 {
 		s.opts.ChunkSize = defaultChunkSize
 	}
