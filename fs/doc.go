@@ -168,6 +168,14 @@
 //     A flush from another process (a forked child closing an inherited
 //     descriptor) uploads nothing, so a half-written file is never published;
 //     RELEASE (the last close) then uploads whatever is still dirty.
+//     Nor does a flush through a handle that has written nothing while the
+//     file is empty over an object on the server: a shell redirection
+//     (`cmd > file`: open with O_TRUNC, dup2, close the first descriptor,
+//     then write) would otherwise replace the object with an empty one
+//     that every reader sees until the data comes. The bucket keeps the old
+//     bytes until the flush after the write; an O_TRUNC open closed without
+//     a write empties the object at its RELEASE, just after close(2)
+//     returns. A new file is published at its first flush, empty or not.
 //   - fsync uploads the current contents (completing a streamed upload;
 //     later writes are uploaded from the staging file). Each upload holds the file's lock,
 //     so writes wait and the uploaded bytes are one snapshot.

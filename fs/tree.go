@@ -64,6 +64,14 @@ func (n *Node) addedSince(t time.Time) bool {
 	return !n.removed && !n.added.IsZero() && !n.added.Before(t) && (n.isDir || n.remote || n.w != nil || n.pending != nil)
 }
 
+// onServer reports whether n's object exists on the server as far as this
+// mount knows (whatever is staged over it).
+func (n *Node) onServer() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.remote && !n.removed
+}
+
 // Ino is the node's inode number, stable for the life of the FS.
 func (n *Node) Ino() uint64 { return n.ino }
 

@@ -110,6 +110,8 @@ type Handle struct {
 	r    *reader // readers of the object on the server
 	pend *os.File
 
+	wrote atomic.Bool // a Write came through this handle
+
 	mu       sync.Mutex
 	released bool // GUARDED_BY(mu)
 }
@@ -527,6 +529,7 @@ func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {
 	if w == nil || !writable(h.flags) {
 		return 0, ErrBadHandle
 	}
+	h.wrote.Store(true)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.gone {
@@ -573,6 +576,15 @@ func (h *Handle) Flush(ctx context.Context, pid uint32) error {
 		return nil
 	}
 	if h.tgid != 0 && pid != 0 && tgidOf(pid) != h.tgid {
+		return nil
+	}
+	// A shell redirection (`cmd > file`) opens the file with O_TRUNC, dup2s
+	// it and closes the first descriptor before cmd writes: publishing then
+	// would replace an object on the server with an empty one, which every
+	// reader sees until the data comes. Nothing written through this handle
+	// and an empty file over an existing object: a later flush, or the
+	// release, publishes.
+	if !h.wrote.Load() && h.w.size.Load() == 0 && h.n.onServer() {
 		return nil
 	}
 	return h.w.publish(ctx)

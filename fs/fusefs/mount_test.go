@@ -251,6 +251,53 @@ func TestForkCloseInChild(t *testing.T) {
 	require.Equal(t, "first half;second half", string(got))
 }
 
+// A shell redirection over an existing object (`cmd > file`) opens the file
+// with O_TRUNC, dup2s it and closes the original descriptor before cmd
+// writes. That flush must not replace the object with an empty one, which
+// every reader would see until the data arrives: the bucket keeps the old
+// bytes until the written ones replace them. An open with O_TRUNC and no
+// write still empties the object (at the release). The shell itself runs
+// the redirections.
+func TestRedirectOverObjectNeverEmpty(t *testing.T) {
+	st := newMem()
+	put(t, st, "cfg.yaml", []byte("old: 1\n"))
+	put(t, st, "gone.txt", []byte("to be emptied"))
+	mnt := testMount(t, newFS(t, st, nil), MountOptions{})
+	p := filepath.Join(mnt, "cfg.yaml")
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_TRUNC, 0)
+	require.NoError(t, err)
+	dup, err := syscall.Dup(int(f.Fd()))
+	require.NoError(t, err)
+	dupOpen := true
+	t.Cleanup(func() { // before the unmount: a close at exit would flush to a server gone
+		if dupOpen {
+			syscall.Close(dup)
+		}
+	})
+	require.NoError(t, f.Close()) // the shell's close of the original descriptor
+	got, err := get(t, st, "cfg.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "old: 1\n", string(got), "the first flush emptied the object")
+	_, err = syscall.Write(dup, []byte("new: 2\n"))
+	require.NoError(t, err)
+	dupOpen = false
+	require.NoError(t, syscall.Close(dup))
+	got, err = get(t, st, "cfg.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "new: 2\n", string(got))
+
+	// The same through sh: `echo > file` and `: > file`.
+	out, err := exec.Command("sh", "-c", "echo 'new: 3' > "+p+" && : > "+filepath.Join(mnt, "gone.txt")).CombinedOutput()
+	require.NoError(t, err, string(out))
+	got, err = get(t, st, "cfg.yaml")
+	require.NoError(t, err)
+	require.Equal(t, "new: 3\n", string(got))
+	require.Eventually(t, func() bool {
+		got, err := get(t, st, "gone.txt")
+		return err == nil && len(got) == 0
+	}, 10*time.Second, 10*time.Millisecond, "an O_TRUNC open with no write empties the object at its release")
+}
+
 func TestRequestCounts(t *testing.T) {
 	inner := newMem()
 	const n = 2500
