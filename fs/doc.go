@@ -112,7 +112,10 @@
 //   - A write-only handle bypasses the kernel's page cache
 //     (FOPEN_DIRECT_IO, fusefs): on these 2-core machines writing a
 //     streamed checkpoint through it cost the writer 1.5-2.1 CPU-s per GiB,
-//     0.5-0.8 without. A read-write handle writes through it.
+//     0.5-0.8 without. A read-write handle writes through it. Pages another
+//     handle already cached may not show such writes until that reader
+//     opens the file again: the close-to-open rule that holds for changes
+//     from elsewhere (a handle reads the Version it opened anyway).
 //   - Every write goes to a staging file in the cache directory
 //     (Dir/staging/<store>/), shared by all handles of the file; it stays
 //     the authority until the file is published. New files and truncated
@@ -173,9 +176,11 @@
 //     (`cmd > file`: open with O_TRUNC, dup2, close the first descriptor,
 //     then write) would otherwise replace the object with an empty one
 //     that every reader sees until the data comes. The bucket keeps the old
-//     bytes until the flush after the write; an O_TRUNC open closed without
-//     a write empties the object at its RELEASE, just after close(2)
-//     returns. A new file is published at its first flush, empty or not.
+//     bytes until the flush after the write. So an O_TRUNC open (or an
+//     ftruncate to 0) closed without a write empties the object only at
+//     its RELEASE, just after close(2) returns, and an upload error there
+//     is logged, not returned. A new file is published at its first flush,
+//     empty or not.
 //   - fsync uploads the current contents (completing a streamed upload;
 //     later writes are uploaded from the staging file). Each upload holds the file's lock,
 //     so writes wait and the uploaded bytes are one snapshot.

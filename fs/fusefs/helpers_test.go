@@ -80,26 +80,32 @@ func watch(t *testing.T, mnt string, srv *Server) {
 	})
 	t.Cleanup(func() {
 		dog.Stop()
-		leaked := openUnder(mnt)
-		if err := srv.Unmount(); err != nil {
-			testenv.ForceUnmount(mnt, dev)
-			t.Errorf("unmount: %v", err)
-		}
-		if leaked > 0 {
-			// An open descriptor keeps the connection after Unmount's lazy
-			// detach (so its device number is still this mount's); closed
-			// at exit, it would flush to a server that is gone and hang the
-			// test binary for good. Abort the connection instead.
-			testenv.ForceUnmount(mnt, dev)
+		if leaked := openUnder(mnt); leaked > 0 {
+			// An open descriptor would keep the connection after Unmount's
+			// lazy detach; closed at exit, it would flush to a server that
+			// is gone and hang the test binary for good. Abort the
+			// connection first, while the mount (and so its device number)
+			// is still this test's.
+			var now syscall.Stat_t
+			if syscall.Stat(mnt, &now) == nil && now.Dev == dev {
+				testenv.ForceUnmount(mnt, dev)
+			}
 			if !t.Failed() {
 				t.Errorf("%d descriptors left open on the mount", leaked)
 			}
+		}
+		if err := srv.Unmount(); err != nil {
+			testenv.ForceUnmount(mnt, dev)
+			t.Errorf("unmount: %v", err)
 		}
 	})
 }
 
 // openUnder counts this process's descriptors on paths under mnt.
 func openUnder(mnt string) int {
+	if real, err := filepath.EvalSymlinks(mnt); err == nil {
+		mnt = real // the links in /proc/self/fd are resolved paths
+	}
 	ents, _ := os.ReadDir("/proc/self/fd")
 	n := 0
 	for _, e := range ents {

@@ -81,18 +81,31 @@ func TestCredentialsFileFollowed(t *testing.T) {
 			}
 			key := "creds/" + tc.kind
 
-			// Opened with refused credentials and a long interval: the
-			// refusal makes the store read the rewritten file at once.
+			// Opened with refused credentials and a long interval: a refusal
+			// makes the store read the rewritten file at once. A request
+			// without a body is sent again; one with a body fails, and the
+			// next one uses the file's credentials.
 			path := filepath.Join(t.TempDir(), "creds")
 			writeCreds(t, path, tc.bad)
-			s := openFromFile(t, srv, c, path, time.Hour)
-			require.Equal(t, tc.kind, s.CredentialKind())
-			_, err := s.Put(ctx, key, strings.NewReader("v1"), 2, providers.PutOptions{})
+			s0 := openFromFile(t, srv, c, path, time.Hour)
+			require.Equal(t, tc.kind, s0.CredentialKind())
+			_, err := s0.Stat(ctx, key)
 			require.ErrorIs(t, err, providers.ErrPermission)
 			noSecret(err)
 			writeCreds(t, path, tc.good)
+			_, err = s0.Stat(ctx, key)
+			require.ErrorIs(t, err, providers.ErrNotExist, "the refused Stat re-reads the file and is sent again")
+
+			writeCreds(t, path, tc.bad)
+			s := openFromFile(t, srv, c, path, time.Hour)
+			_, err = s.Put(ctx, key, strings.NewReader("v1"), 2, providers.PutOptions{})
+			require.ErrorIs(t, err, providers.ErrPermission)
+			noSecret(err)
+			writeCreds(t, path, tc.good)
+			_, err = s.Put(ctx, key, strings.NewReader("v1"), 2, providers.PutOptions{})
+			require.ErrorIs(t, err, providers.ErrPermission, "a refused Put is not sent again")
 			info, err := s.Put(ctx, key, strings.NewReader("v1"), 2, providers.PutOptions{})
-			require.NoError(t, err, "the refused Put re-reads the file and is sent again")
+			require.NoError(t, err, "the Put after it signs with the file's credentials")
 			// The container URL still carries the refused SAS: the copy's
 			// source must carry the file's.
 			_, err = s.Copy(ctx, key, key+".copy", providers.CopyOptions{IfMatch: info.Version})

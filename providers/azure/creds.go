@@ -25,7 +25,10 @@ import (
 //     container URL was built with in the request's query and in an
 //     x-ms-copy-source URL.
 //   - A request refused with 401/403 looks at the file at once; when it
-//     holds newer credentials, the request is sent once more with them.
+//     holds newer credentials, they are used from the next request on, and
+//     a request without a body is sent once more with them. A request with
+//     a body is not: net/http may return the answer while it still reads
+//     the first attempt's body, so rewinding it could send shifted bytes.
 //
 // The kind of credential chosen at Open stays: a file that later holds
 // only the other kind keeps the last good values of this one.
@@ -36,7 +39,7 @@ type fileCreds struct {
 	base url.Values                // SAS: the one baked into the container URL
 
 	mu  sync.Mutex
-	gen uint64     // generation applied
+	gen uint64     // generation applied; only a newer one replaces it
 	sas url.Values // SAS to send; nil while it is base
 }
 
@@ -65,7 +68,7 @@ func newFileCreds(a providers.Address, kind string, key *blob.SharedKeyCredentia
 func (f *fileCreds) apply(c credfile.Creds, gen uint64) url.Values {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if gen != f.gen {
+	if gen > f.gen { // a request that read the file before another one applied a change must not undo it
 		f.gen = gen
 		switch f.kind {
 		case CredSharedKey:
@@ -81,6 +84,10 @@ func (f *fileCreds) apply(c credfile.Creds, gen uint64) url.Values {
 	return f.sas
 }
 
+// refresh applies the file's current credentials (Presign signs with the
+// shared key directly).
+func (f *fileCreds) refresh() { f.apply(f.src.Current()) }
+
 // Do implements policy.Policy.
 func (f *fileCreds) Do(req *policy.Request) (*http.Response, error) {
 	c, gen := f.src.Current()
@@ -89,7 +96,11 @@ func (f *fileCreds) Do(req *policy.Request) (*http.Response, error) {
 	if err != nil || (resp.StatusCode != http.StatusUnauthorized && resp.StatusCode != http.StatusForbidden) {
 		return resp, err
 	}
-	if f.src.Reload() == gen || req.RewindBody() != nil {
+	if f.src.Reload() == gen {
+		return resp, err
+	}
+	if req.Body() != nil {
+		f.refresh() // the caller's next attempt signs with the file's credentials
 		return resp, err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

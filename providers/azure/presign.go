@@ -92,6 +92,9 @@ func (s *Store) Presign(ctx context.Context, req providers.PresignRequest) (stri
 	)
 	switch {
 	case s.sharedKey != nil:
+		if s.creds != nil {
+			s.creds.refresh() // sign with the file's key, even before any request
+		}
 		qp, err = v.SignWithSharedKey(s.sharedKey)
 	case s.token != nil:
 		if req.Expiry > maxDelegationExpiry {

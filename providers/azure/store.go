@@ -78,6 +78,7 @@ type Store struct {
 	svcURL    string
 	contURL   string
 	sharedKey *blob.SharedKeyCredential
+	creds     *fileCreds // follows the credentials file; nil: none
 	token     azcore.TokenCredential
 	clientOpt policy.ClientOptions
 }
@@ -192,6 +193,7 @@ func (s *Store) followFile(a providers.Address, co *container.ClientOptions, sas
 	}
 	co.PerCallPolicies = append(co.PerCallPolicies, fc)
 	s.clientOpt = co.ClientOptions
+	s.creds = fc
 	return nil
 }
 

@@ -3,6 +3,7 @@ package gcs
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
 	"time"
 
@@ -26,7 +27,7 @@ type keyFile struct {
 	tokenURL string
 
 	mu    sync.Mutex
-	gen   uint64 // generation of the file last looked at
+	gen   uint64 // generation of the file last looked at; only a newer one replaces it
 	email string
 	key   []byte // PEM
 	ts    oauth2.TokenSource
@@ -63,16 +64,23 @@ func (k *keyFile) useLocked(c credfile.Creds, gen uint64) error {
 		return providers.NewOpError("open", "", providers.ErrInvalidAddress, errors.New("the service-account key is not usable"))
 	}
 	k.email, k.key = c.User, key
-	k.ts = oauth2.ReuseTokenSource(nil, cfg.TokenSource(context.Background()))
+	// The token exchange gets a bounded client: the client's token cache
+	// holds its lock while it waits, so a hung token endpoint would stall
+	// every request.
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, &http.Client{Timeout: tokenTimeout})
+	k.ts = oauth2.ReuseTokenSource(nil, cfg.TokenSource(ctx))
 	return nil
 }
+
+// tokenTimeout bounds one token exchange.
+const tokenTimeout = 30 * time.Second
 
 // refresh takes the file's key when the file changed.
 func (k *keyFile) refresh() {
 	c, gen := k.src.Current()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if gen != k.gen {
+	if gen > k.gen { // never back to an older read of the file
 		_ = k.useLocked(c, gen) // a bad key: the last good one stays
 	}
 }
