@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"io"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,26 +17,14 @@ import (
 	"github.com/byobfs/byob/providers/credfile"
 )
 
-// writeCreds replaces the credentials file at path with one line, by a
-// rename as Kubernetes secret volumes and most tools do.
-func writeCreds(t *testing.T, path, line string) {
-	t.Helper()
-	tmp := path + ".tmp"
-	require.NoError(t, os.WriteFile(tmp, []byte("# byob credentials\n"+line+"\n"), 0o600))
-	require.NoError(t, os.Rename(tmp, path))
-}
-
 // openFromFile opens container c with the credentials in the file at path,
-// as `--config`/credentials_file does (credfile.Load, then the path
-// recorded in the address), looking at the file once per interval.
+// as `--config`/credentials_file does (credfile.UseFile), looking at the
+// file once per interval.
 func openFromFile(t *testing.T, srv *testenv.AzureServer, c, path string, interval time.Duration) *Store {
 	t.Helper()
 	a, err := providers.ParseAddress(srv.TokenAddress(c))
 	require.NoError(t, err)
-	creds, err := credfile.Load("az", path)
-	require.NoError(t, err)
-	creds.Apply(&a)
-	a.CredentialsFile = path
+	require.NoError(t, credfile.UseFile(&a, path))
 	s, err := Open(t.Context(), a, Options{Transport: srv.HTTPClient(), CredentialsInterval: interval})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
@@ -86,22 +73,22 @@ func TestCredentialsFileFollowed(t *testing.T) {
 			// without a body is sent again; one with a body fails, and the
 			// next one uses the file's credentials.
 			path := filepath.Join(t.TempDir(), "creds")
-			writeCreds(t, path, tc.bad)
+			testenv.WriteCredentials(t, path, tc.bad)
 			s0 := openFromFile(t, srv, c, path, time.Hour)
 			require.Equal(t, tc.kind, s0.CredentialKind())
 			_, err := s0.Stat(ctx, key)
 			require.ErrorIs(t, err, providers.ErrPermission)
 			noSecret(err)
-			writeCreds(t, path, tc.good)
+			testenv.WriteCredentials(t, path, tc.good)
 			_, err = s0.Stat(ctx, key)
 			require.ErrorIs(t, err, providers.ErrNotExist, "the refused Stat re-reads the file and is sent again")
 
-			writeCreds(t, path, tc.bad)
+			testenv.WriteCredentials(t, path, tc.bad)
 			s := openFromFile(t, srv, c, path, time.Hour)
 			_, err = s.Put(ctx, key, strings.NewReader("v1"), 2, providers.PutOptions{})
 			require.ErrorIs(t, err, providers.ErrPermission)
 			noSecret(err)
-			writeCreds(t, path, tc.good)
+			testenv.WriteCredentials(t, path, tc.good)
 			_, err = s.Put(ctx, key, strings.NewReader("v1"), 2, providers.PutOptions{})
 			require.ErrorIs(t, err, providers.ErrPermission, "a refused Put is not sent again")
 			info, err := s.Put(ctx, key, strings.NewReader("v1"), 2, providers.PutOptions{})
@@ -113,16 +100,16 @@ func TestCredentialsFileFollowed(t *testing.T) {
 
 			// A short interval: each rewrite is picked up without a refusal.
 			path2 := filepath.Join(t.TempDir(), "creds")
-			writeCreds(t, path2, tc.good)
+			testenv.WriteCredentials(t, path2, tc.good)
 			s2 := openFromFile(t, srv, c, path2, 20*time.Millisecond)
 			_, err = s2.Stat(ctx, key)
 			require.NoError(t, err)
-			writeCreds(t, path2, tc.bad)
+			testenv.WriteCredentials(t, path2, tc.bad)
 			time.Sleep(60 * time.Millisecond)
 			_, _, err = s2.Get(ctx, key, 0, -1, providers.GetOptions{})
 			require.ErrorIs(t, err, providers.ErrPermission, "the refused credentials were picked up")
 			noSecret(err)
-			writeCreds(t, path2, tc.good2)
+			testenv.WriteCredentials(t, path2, tc.good2)
 			time.Sleep(60 * time.Millisecond)
 			rc, _, err := s2.Get(ctx, key+".copy", 0, -1, providers.GetOptions{})
 			require.NoError(t, err)

@@ -100,8 +100,7 @@ func (f *fileCreds) Do(req *policy.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if req.Body() != nil {
-		f.refresh() // the caller's next attempt signs with the file's credentials
-		return resp, err
+		return resp, err // the next request takes the file's credentials
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()

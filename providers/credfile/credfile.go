@@ -131,6 +131,19 @@ func Load(scheme, path string) (Creds, error) {
 	return FromValues(scheme, path, vals)
 }
 
+// UseFile takes a's credentials from the file at path (Load, then Apply)
+// and records path in a.CredentialsFile, so that the backends that can
+// follow the file while a store is open do.
+func UseFile(a *providers.Address, path string) error {
+	c, err := Load(a.Scheme, path)
+	if err != nil {
+		return err
+	}
+	c.Apply(a)
+	a.CredentialsFile = path
+	return nil
+}
+
 func unwrapPathErr(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {

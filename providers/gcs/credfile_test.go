@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -43,14 +42,11 @@ func issuerTokenServer(t *testing.T) *httptest.Server {
 	return ts
 }
 
-// writeKeyFile replaces the credentials file at path (by a rename, as
-// Kubernetes secret volumes do) with a service account and its key.
+// writeKeyFile replaces the credentials file at path with a service
+// account and its key.
 func writeKeyFile(t *testing.T, path, email, pemKey string) {
 	t.Helper()
-	tmp := path + ".tmp"
-	body := "service_account = " + email + "\nprivate_key = " + strings.ReplaceAll(pemKey, "\n", `\n`) + "\n"
-	require.NoError(t, os.WriteFile(tmp, []byte(body), 0o600))
-	require.NoError(t, os.Rename(tmp, path))
+	testenv.WriteCredentials(t, path, "service_account = "+email, "private_key = "+strings.ReplaceAll(pemKey, "\n", `\n`))
 }
 
 // A store whose service-account key comes from a credentials file follows
@@ -70,10 +66,7 @@ func TestCredentialsFileFollowed(t *testing.T) {
 
 	a, err := providers.ParseAddress("gs://" + b + "?endpoint=" + url.QueryEscape(p.URL()))
 	require.NoError(t, err)
-	c, err := credfile.Load("gs", path)
-	require.NoError(t, err)
-	c.Apply(&a)
-	a.CredentialsFile = path
+	require.NoError(t, credfile.UseFile(&a, path))
 	s, err := Open(t.Context(), a, Options{TokenURL: ts.URL + "/token", CredentialsInterval: 20 * time.Millisecond, MinPartSize: 1})
 	require.NoError(t, err)
 	defer s.Close()

@@ -223,11 +223,8 @@ func CredentialsFromFile(a *providers.Address, path string) error {
 		}
 		return nil
 	}
-	c, err := credfile.Load(a.Scheme, path)
-	if err != nil {
+	if err := credfile.UseFile(a, path); err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	c.Apply(a)
-	a.CredentialsFile = path
 	return nil
 }

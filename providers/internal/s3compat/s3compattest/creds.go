@@ -18,13 +18,10 @@ import (
 	"github.com/byobfs/byob/providers/internal/s3compat"
 )
 
-// writeCreds writes u's keys into the credentials file at path, replacing
-// it by rename as most tools do.
+// writeCreds writes u's keys into the credentials file at path.
 func writeCreds(t *testing.T, path string, u testenv.MinIOUser) {
 	t.Helper()
-	tmp := path + ".tmp"
-	require.NoError(t, os.WriteFile(tmp, []byte("access_key_id = "+u.AccessKey+"\nsecret_access_key = "+u.SecretKey+"\n"), 0o600))
-	require.NoError(t, os.Rename(tmp, path))
+	testenv.WriteCredentials(t, path, "access_key_id = "+u.AccessKey, "secret_access_key = "+u.SecretKey)
 }
 
 // testCredentialsFileRotation opens a store whose credentials come from a
@@ -40,10 +37,7 @@ func testCredentialsFileRotation(t *testing.T, b Backend) {
 	path := filepath.Join(t.TempDir(), "creds")
 	writeCreds(t, path, u1)
 	a := Parse(t, srv.Address(bucket))
-	c, err := credfile.Load(a.Scheme, path)
-	require.NoError(t, err)
-	c.Apply(&a)
-	a.CredentialsFile = path
+	require.NoError(t, credfile.UseFile(&a, path))
 	st, err := b.Open(context.Background(), a, s3compat.Options{Transport: loopback()})
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
