@@ -202,12 +202,14 @@ func (h *BlockHandle) Close() error {
 	if h.closed.Swap(true) {
 		return nil
 	}
-	h.c.unpin(h.bkey)
 	if h.fl != nil {
 		h.c.mu.Lock()
+		h.c.unpinLocked(h.bkey)
 		h.fl.memRefs--
 		h.c.recycleLocked(h.fl)
 		h.c.mu.Unlock()
+	} else {
+		h.c.unpin(h.bkey)
 	}
 	if h.f != nil {
 		return h.f.Close()
@@ -226,7 +228,11 @@ func (c *Cache) BlockBuffer(n int) []byte {
 	if p, ok := blockBufs.Get().(*[]byte); ok && int64(cap(*p)) == c.opts.BlockSize && n <= cap(*p) {
 		return (*p)[:n]
 	}
-	return make([]byte, n, max(int64(n), c.opts.BlockSize))
+	if int64(n) > c.opts.BlockSize {
+		return make([]byte, n) // refused by the fetch's size check; never pooled
+	}
+	// Aligned, so that a block of an aligned length is written with O_DIRECT.
+	return AlignedBuffer(int(c.opts.BlockSize))[:n]
 }
 
 // recycleLocked gives a flight's buffer back once the flight is over and
@@ -248,10 +254,14 @@ func (c *Cache) pin(bkey string) {
 
 func (c *Cache) unpin(bkey string) {
 	c.mu.Lock()
+	c.unpinLocked(bkey)
+	c.mu.Unlock()
+}
+
+func (c *Cache) unpinLocked(bkey string) {
 	if c.pins[bkey]--; c.pins[bkey] <= 0 {
 		delete(c.pins, bkey)
 	}
-	c.mu.Unlock()
 }
 
 // FetchFunc fetches a block's bytes from the store (a ranged, conditional
@@ -555,11 +565,17 @@ func (c *Cache) fetchBlock(ctx context.Context, id BlockID, k string, fetch Fetc
 		}
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.memHandleLocked(k, f), nil
+}
+
+// memHandleLocked opens block k from the memory of flight f (in flight, or
+// kept by the recent tier): pinned, and f's buffer held until Close.
+// Called with c.mu held.
+func (c *Cache) memHandleLocked(k string, f *flight) *BlockHandle {
 	c.pins[k]++
 	f.memRefs++
-	data := f.data
-	c.mu.Unlock()
-	return &BlockHandle{c: c, bkey: k, data: data, fl: f, size: int64(len(data))}, nil
+	return &BlockHandle{c: c, bkey: k, data: f.data, fl: f, size: int64(len(f.data))}
 }
 
 // leaveFlight ends one waiter's interest. The last waiter cancels a fetch
@@ -575,9 +591,7 @@ func (c *Cache) leaveFlight(f *flight, k string) {
 	c.recycleLocked(f)
 	select {
 	case <-f.done:
-		if c.pins[k]--; c.pins[k] <= 0 {
-			delete(c.pins, k)
-		}
+		c.unpinLocked(k)
 		return
 	default:
 	}
@@ -601,9 +615,7 @@ func (c *Cache) runFlight(ctx context.Context, f *flight, id BlockID, k string, 
 	}
 	c.recycleLocked(f)
 	if f.waiters == 0 {
-		if c.pins[k]--; c.pins[k] <= 0 {
-			delete(c.pins, k)
-		}
+		c.unpinLocked(k)
 	}
 	c.mu.Unlock()
 }

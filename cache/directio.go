@@ -35,6 +35,13 @@ func AlignedBuffer(n int) []byte {
 	return b[skip : skip+n : skip+n]
 }
 
+// DirectRefused reports whether err is a file system's refusal of an
+// O_DIRECT write (EINVAL, EOPNOTSUPP): the caller writes through the page
+// cache instead.
+func DirectRefused(err error) bool {
+	return errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP)
+}
+
 // directOK reports whether data can be written with O_DIRECT: an aligned
 // buffer of an aligned length.
 func directOK(data []byte) bool {
@@ -48,7 +55,7 @@ func directOK(data []byte) bool {
 func writeData(dir string, data []byte, noDirect *atomic.Bool) (*os.File, error) {
 	if directOK(data) && !noDirect.Load() {
 		f, err := writeTemp(dir, data, true)
-		if err == nil || !(errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EOPNOTSUPP)) {
+		if err == nil || !DirectRefused(err) {
 			return f, err
 		}
 		noDirect.Store(true)

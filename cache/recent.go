@@ -87,9 +87,7 @@ func (c *Cache) recentHandleLocked(k string) *BlockHandle {
 	if f == nil {
 		return nil
 	}
-	c.pins[k]++
-	f.memRefs++
-	return &BlockHandle{c: c, bkey: k, data: f.data, fl: f, size: int64(len(f.data))}
+	return c.memHandleLocked(k, f)
 }
 
 // trimRecentLocked removes the queue entries at the front whose block

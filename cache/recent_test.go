@@ -11,8 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fetchFast opens id through OpenBlockFast, waits until its flight is over
-// (stored) and returns the handle's bytes and whether it read from disk.
+// fetchFast opens id through OpenBlockFast and returns the handle's bytes
+// and whether it read from disk (callers wait for the flight to be stored,
+// c.flightsWG, themselves).
 func fetchFast(t *testing.T, c *Cache, id BlockID, fetch FetchFunc) ([]byte, bool) {
 	t.Helper()
 	h, err := c.OpenBlockFast(context.Background(), id, fetch)
@@ -70,6 +71,13 @@ func TestRecentBounded(t *testing.T) {
 		require.Equal(t, i < 2, cached, "block %d: the two oldest left the tier", i)
 	}
 	require.Equal(t, int64(4), calls.Load())
+
+	// Every byte of FetchMemory is back once the cache is closed: the
+	// blocks that left the tier, and the two it held.
+	require.NoError(t, c.checkInvariants())
+	require.NoError(t, c.Close())
+	require.Positive(t, c.opts.FetchMemory)
+	require.True(t, c.fetchMem.TryAcquire(c.opts.FetchMemory), "FetchMemory leaked")
 }
 
 // An idle tier empties itself, and gives the buffers back.
