@@ -151,12 +151,6 @@ func (r *reader) releaser(b *heldBlock) func() {
 	}
 }
 
-// ReadAt reads from the object at off.
-func (r *reader) ReadAt(ctx context.Context, p []byte, off int64) (int, error) {
-	v, err := r.view(ctx, p, off, false)
-	return v.n, err
-}
-
 // View is the result of a read that may refer to the cache's memory
 // instead of copying: the bytes are Slices, in order, valid until Release.
 type View struct {

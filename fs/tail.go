@@ -160,13 +160,12 @@ func (w *wfile) writeTailLocked(ctx context.Context, p []byte, off int64) (int, 
 			// starts there. No background write covers that part.
 			err := w.tailErrLocked()
 			if err == nil {
-				_, err = w.file.WriteAt(p[:head], off)
+				_, err = w.stageLocked(p[:head], off)
 			}
 			if err != nil {
 				t.release()
 				return 0, true, err
 			}
-			st.wrote(off, head)
 			p, taken = p[head:], int(head)
 		}
 		w.tail = t
@@ -194,10 +193,9 @@ func (w *wfile) writeTailLocked(ctx context.Context, p []byte, off int64) (int, 
 		if w.tail = newPartMem(st.ps, t.off+st.ps); w.tail == nil {
 			// No budget for another tail: the rest goes to the staging
 			// file, as any write.
-			if _, err := w.file.WriteAt(p, t.off+st.ps); err != nil {
+			if _, err := w.stageLocked(p, t.off+st.ps); err != nil {
 				return taken, true, err
 			}
-			st.wrote(t.off+st.ps, int64(len(p)))
 			taken += len(p)
 			break
 		}
@@ -223,11 +221,10 @@ func (w *wfile) sealLocked(ctx context.Context, st *streamer, t *partMem) error 
 	}
 	t.refs.Store(1)
 	defer t.release()
-	if _, err := w.file.WriteAt(t.bytes(), t.off); err != nil {
+	if _, err := w.stageLocked(t.bytes(), t.off); err != nil {
 		w.failTail(err) // earlier writes into this tail were answered
 		return err
 	}
-	st.wrote(t.off, int64(t.n))
 	return nil
 }
 
@@ -268,17 +265,24 @@ func (w *wfile) flushTailLocked() error {
 	w.tailWG.Wait()
 	if t := w.tail; t != nil {
 		w.tail = nil
-		_, err := w.file.WriteAt(t.bytes(), t.off)
+		_, err := w.stageLocked(t.bytes(), t.off)
 		t.release()
 		if err != nil {
 			w.failTail(err) // those bytes were answered: the file is broken
 			return err
 		}
-		if st := w.st.Load(); st != nil {
-			st.wrote(t.off, int64(t.n))
-		}
 	}
 	return w.tailErrLocked()
+}
+
+// stageLocked writes p at off to the staging file and tells the stream,
+// if any, which bytes changed. Called with w.mu held.
+func (w *wfile) stageLocked(p []byte, off int64) (int, error) {
+	n, err := w.file.WriteAt(p, off)
+	if st := w.st.Load(); st != nil {
+		st.wrote(off, int64(n))
+	}
+	return n, err
 }
 
 // failTail records a staging write of answered bytes that failed: every

@@ -48,7 +48,7 @@ func TestTailWriterWaitsForUploads(t *testing.T) {
 	gate := make(chan struct{})
 	var parts atomic.Int64
 	st := gated(streamStore(), faulty.OpUploadPart, gate, &parts)
-	f := newTestFS(t, st, func(o *Options) { o.PartSize = streamPS; o.UploadConcurrency = 2 })
+	f := streamFS(t, st, func(o *Options) { o.UploadConcurrency = 2 })
 	ctx := context.Background()
 	want := data(10*streamPS, 5)
 	_, h, err := f.Root().Create(ctx, "w", os.O_WRONLY|os.O_CREATE, 0o644, 0)
@@ -188,7 +188,7 @@ func TestTailRewriteOfHeldTail(t *testing.T) {
 			gate := make(chan struct{})
 			var parts atomic.Int64
 			st := gated(streamStore(), faulty.OpUploadPart, gate, &parts)
-			f := newTestFS(t, st, func(o *Options) { o.PartSize = streamPS; o.UploadConcurrency = 2 })
+			f := streamFS(t, st, func(o *Options) { o.UploadConcurrency = 2 })
 			ctx := context.Background()
 			want := data(4*streamPS, 21)
 			_, h, err := f.Root().Create(ctx, "h", os.O_WRONLY|os.O_CREATE, 0o644, 0)

@@ -476,48 +476,54 @@ func (w *wfile) discardLocked() {
 
 // Read reads from the file at off.
 func (h *Handle) Read(ctx context.Context, p []byte, off int64) (int, error) {
-	switch {
-	case h.flags&syscall.O_ACCMODE == syscall.O_WRONLY:
-		return 0, ErrBadHandle
-	case h.w != nil:
-		w := h.w
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		if w.gone {
-			return 0, ErrBadHandle
-		}
-		if err := w.fillLocked(ctx); err != nil {
-			return 0, err
-		}
-		if err := w.flushTailLocked(); err != nil {
-			return 0, err
-		}
-		n, err := w.file.ReadAt(p, off)
-		if errors.Is(err, io.EOF) {
-			err = nil
-		}
-		return n, err
-	case h.pend != nil:
-		n, err := h.pend.ReadAt(p, off)
-		if errors.Is(err, io.EOF) {
-			err = nil
-		}
-		return n, err
-	case h.r != nil:
-		return h.r.ReadAt(ctx, p, off)
-	}
-	return 0, ErrBadHandle
+	v, err := h.read(ctx, p, off, false)
+	return v.Len(), err
 }
 
 // ReadView reads like Read, but the bytes of blocks the cache holds in
 // memory are referred to in place, not copied into p: the view's slices are
 // valid until its Release. Reads of files being written copy into p.
 func (h *Handle) ReadView(ctx context.Context, p []byte, off int64) (View, error) {
-	if h.r != nil && h.w == nil && h.pend == nil && h.flags&syscall.O_ACCMODE != syscall.O_WRONLY {
-		return h.r.view(ctx, p, off, true)
-	}
-	n, err := h.Read(ctx, p, off)
+	return h.read(ctx, p, off, true)
+}
+
+// read is Read and ReadView: inPlace lets the view refer to the cache's
+// memory; otherwise every byte is copied into p.
+func (h *Handle) read(ctx context.Context, p []byte, off int64, inPlace bool) (View, error) {
 	var v View
+	switch {
+	case h.flags&syscall.O_ACCMODE == syscall.O_WRONLY:
+		return v, ErrBadHandle
+	case h.w != nil:
+		w := h.w
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		if w.gone {
+			return v, ErrBadHandle
+		}
+		if err := w.fillLocked(ctx); err != nil {
+			return v, err
+		}
+		if err := w.flushTailLocked(); err != nil {
+			return v, err
+		}
+		n, err := w.file.ReadAt(p, off)
+		return copied(p, n, err)
+	case h.pend != nil:
+		n, err := h.pend.ReadAt(p, off)
+		return copied(p, n, err)
+	case h.r != nil:
+		return h.r.view(ctx, p, off, inPlace)
+	}
+	return v, ErrBadHandle
+}
+
+// copied is the view of the n bytes a ReadAt put in p (EOF is no error).
+func copied(p []byte, n int, err error) (View, error) {
+	var v View
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
 	if err == nil {
 		v.add(p[:n])
 	}
@@ -554,10 +560,7 @@ func (h *Handle) Write(ctx context.Context, p []byte, off int64) (int, error) {
 		if err = w.flushTailLocked(); err != nil {
 			return 0, err
 		}
-		n, err = w.file.WriteAt(p, off)
-		if st := w.st.Load(); st != nil {
-			st.wrote(off, int64(n))
-		}
+		n, err = w.stageLocked(p, off)
 	}
 	if int64(off+int64(n)) > w.size.Load() {
 		w.size.Store(off + int64(n))

@@ -600,7 +600,6 @@ func TestReadAheadRaised(t *testing.T) {
 // and reads through the same descriptor use those pages). cachestat(2)
 // counts the file's pages in the page cache, whatever the descriptor's mode.
 func TestWriteOnlyHandleSkipsPageCache(t *testing.T) {
-	requireFUSE(t)
 	st := newMem()
 	mnt := testMount(t, newFS(t, st, nil), MountOptions{})
 	data := content(1<<20, 7)
