@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/byobfs/byob/layout"
@@ -22,6 +23,7 @@ import (
 // for the few files whose name is not their key's last segment (escaped,
 // shadow and shortened names).
 type dirListing struct {
+	seq     uint64 // unique to this listing (see DirReader.Generation)
 	fetched time.Time
 	started time.Time // when its List began: changes made here since are not in it
 	dirKey  string
@@ -68,10 +70,13 @@ func (l *dirListing) byKey(key string) (*lsEntry, bool) {
 	return nil, false
 }
 
+// listingSeq numbers the listings built, from 1.
+var listingSeq atomic.Uint64
+
 // newDirListing builds the listing of dirKey from one level of a store
 // listing (names as layout.DirEntries gives them).
 func newDirListing(dirKey string, fetched time.Time, des []layout.DirEntry) *dirListing {
-	l := &dirListing{fetched: fetched, dirKey: dirKey, entries: make([]lsEntry, len(des))}
+	l := &dirListing{seq: listingSeq.Add(1), fetched: fetched, dirKey: dirKey, entries: make([]lsEntry, len(des))}
 	for i, de := range des {
 		l.entries[i] = lsEntry{name: de.Name, key: de.Key, isDir: de.IsDir}
 		if !de.IsDir {
@@ -328,6 +333,17 @@ func (r *DirReader) CacheTTL() time.Duration {
 	}
 	f := r.dir.fs
 	return max(0, max(f.opts.AttrTTL, f.opts.DirTTL)-time.Since(r.l.fetched))
+}
+
+// Generation identifies what a reader of the directory returns, for a
+// kernel that keeps its own copy of the directory's entries (FUSE's
+// readdir cache): the same gen means the same names, as long as ok holds.
+// ok is false while the directory has entries only this mount knows
+// (files being written, entries added since the listing began): those
+// come and go without a new listing. A new listing, fresh from the store
+// or after a change made here, has a new gen.
+func (r *DirReader) Generation() (gen uint64, ok bool) {
+	return r.l.seq, len(r.local) == 0
 }
 
 // localEntries returns the directory's entries only this mount knows

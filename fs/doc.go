@@ -37,6 +37,18 @@
 //     Extended attributes outside "user." answer ENOTSUP at the binding,
 //     so ls -l (security.selinux, system.posix_acl_access) stops asking
 //     after the first file instead of costing two requests per file.
+//   - The kernel keeps a directory's entries (FOPEN_CACHE_DIR with
+//     KEEP_CACHE) while the directory reads the same listing: a second
+//     `ls` within DirTTL is served by the kernel, with no READDIR at all.
+//     A change made through the mount drops the kernel's copy at once (the
+//     kernel sees it); a new listing from the store drops it with an inode
+//     notification before any handle may read it (fusefs.kernelDir). While
+//     the directory has entries only this mount knows (files being
+//     written, added since its listing began), it is read from the mount
+//     as before. Trade-off: a handle reading the kernel's copy rewinds
+//     (rewinddir) within that copy, so it shows out-of-band changes only
+//     once reopened after DirTTL; a handle read from the mount lists again
+//     on a rewind once the listing is stale.
 //   - A lookup in a directory that
 //     has been listed answers from that listing; a stale listing is listed
 //     again first, once for all concurrent lookups and readdirs of that

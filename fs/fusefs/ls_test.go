@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -148,4 +149,68 @@ func TestReaddirLocalAndRewind(t *testing.T) {
 	names, err = d.Readdirnames(-1)
 	require.NoError(t, err)
 	require.Equal(t, []string{"a", "b", "c", "e"}, names)
+}
+
+// The kernel keeps a directory's entries while its listing stays the same:
+// a second readdir costs this mount nothing. A change made through the
+// mount shows at once; an object added or removed out of band shows once
+// the listing is stale (DirTTL), as without the kernel's copy.
+func TestKernelKeepsListing(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	st := mem.New(mem.DefaultOptions())
+	ctx := context.Background()
+	var want []string
+	for i := range 200 {
+		k := fmt.Sprintf("f%03d", i)
+		put(t, st, "d/"+k, []byte("x"))
+		want = append(want, k)
+	}
+	mnt := testMount(t, newFS(t, st, func(o *byobfs.Options, _ *cache.Options) { o.DirTTL, o.AttrTTL = ttl, ttl }), MountOptions{})
+	dir := filepath.Join(mnt, "d")
+	// names lists dir and returns the names and how many entries this
+	// mount returned meanwhile.
+	names := func() ([]string, int64) {
+		t.Helper()
+		n0 := readdirEntries.Load()
+		d, err := os.Open(dir)
+		require.NoError(t, err)
+		defer d.Close()
+		got, err := d.Readdirnames(-1)
+		require.NoError(t, err)
+		slices.Sort(got)
+		return got, readdirEntries.Load() - n0
+	}
+	got, served := names()
+	require.Equal(t, want, got)
+	require.EqualValues(t, 200, served)
+	got, served = names()
+	require.Equal(t, want, got)
+	require.Zero(t, served, "the second readdir reads the kernel's copy")
+
+	// Through the mount: shown at once.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "g"), []byte("y"), 0o644))
+	require.NoError(t, os.Remove(filepath.Join(dir, "f000")))
+	got, _ = names()
+	require.Equal(t, append(slices.Clone(want[1:]), "g"), got)
+	want = got
+
+	// Out of band: a removal (the directory's mtime does not move, so
+	// only the dropped copy shows it), then an addition.
+	_, _ = names() // the kernel's copy of this listing, filled
+	got, served = names()
+	require.Equal(t, want, got)
+	require.Zero(t, served)
+	require.NoError(t, st.Delete(ctx, "d/f100"))
+	time.Sleep(ttl + 100*time.Millisecond)
+	got, _ = names()
+	require.NotContains(t, got, "f100")
+	require.Len(t, got, len(want)-1)
+	got, served = names()
+	require.NotContains(t, got, "f100")
+	require.Zero(t, served)
+	put(t, st, "d/h", []byte("z"))
+	time.Sleep(ttl + 100*time.Millisecond)
+	got, _ = names()
+	require.Contains(t, got, "h")
+	require.Len(t, got, len(want))
 }

@@ -19,6 +19,7 @@ type node struct {
 	gofs.Inode
 	n  *byobfs.Node
 	ns uint64 // inode namespace: high bits told apart per team (MountTeams)
+	kd kernelDir
 }
 
 var (
@@ -153,13 +154,18 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 // returns a handle that reads it in place. READDIRPLUS takes each entry's
 // attributes from the listing through the handle's Lookup: no LOOKUP or
 // GETATTR per entry, and the kernel may keep them for what is left of the
-// listing's DirTTL.
+// listing's DirTTL. While the listing stays the same, the kernel keeps the
+// entries too and later opens read them from its cache (kernelDir).
 func (n *node) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	r, err := n.n.OpenDir(ctx)
 	if err != nil {
 		return nil, 0, errno(err)
 	}
-	return &dirHandle{parent: n, r: r}, 0, 0
+	d := &dirHandle{parent: n, r: r}
+	gen, ok := r.Generation()
+	ff := n.kd.openFlags(gen, ok, func() bool { return n.NotifyContent(0, 0) == 0 })
+	d.cached = ff != 0
+	return d, ff, 0
 }
 
 // dirHandle is an open directory: a DirReader, and the entry it returned
@@ -170,13 +176,21 @@ type dirHandle struct {
 	last   *byobfs.Node
 	name   string
 	off    uint64 // entries returned so far
+	cached bool   // opened with the kernel's cache flags (kernelDir)
 }
 
 var (
 	_ = (gofs.FileReaddirenter)((*dirHandle)(nil))
 	_ = (gofs.FileLookuper)((*dirHandle)(nil))
 	_ = (gofs.FileSeekdirer)((*dirHandle)(nil))
+	_ = (gofs.FileReleasedirer)((*dirHandle)(nil))
 )
+
+func (d *dirHandle) Releasedir(ctx context.Context, flags uint32) {
+	if d.cached {
+		d.parent.kd.closed()
+	}
+}
 
 func (d *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
 	de, c, ok := d.r.Next()
@@ -186,6 +200,7 @@ func (d *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Err
 	}
 	d.last, d.name = c, de.Name
 	d.off++
+	readdirEntries.Add(1)
 	mode := uint32(syscall.S_IFREG)
 	if de.IsDir {
 		mode = syscall.S_IFDIR
