@@ -12,7 +12,8 @@ import (
 // ExactReader yields exactly the size given of its reader. When the reader
 // ends early, or holds a byte more, Read returns an error instead of the
 // final bytes, so the HTTP request is aborted before the server has the
-// whole body and never stores a wrong one.
+// whole body and never stores a wrong one. Over a *bytes.Reader the size is
+// checked before the first byte leaves (writeWhole, conn.go).
 type ExactReader struct {
 	r         io.Reader
 	remaining int64

@@ -1,0 +1,100 @@
+package s3compat
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"testing/iotest"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/providers"
+)
+
+// countConn counts the writes made on a connection.
+type countConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// A PUT through BuildTransport's transport sends a body held in memory in
+// one write (not 32 KiB at a time), with the same bytes; a body of another
+// kind, or one that breaks its size, goes as before.
+func TestWholeWriteThroughTransport(t *testing.T) {
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := io.ReadAll(r.Body)
+		if err != nil || int64(len(b)) != r.ContentLength {
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		got.Store(sha256.Sum256(b))
+	}))
+	defer srv.Close()
+	var writes atomic.Int64
+	base := &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return countConn{c, &writes}, nil
+	}}
+	tr, err := BuildTransport(Options{Transport: base}, Endpoint{})
+	require.NoError(t, err)
+	client := &http.Client{Transport: tr}
+	defer tr.CloseIdleConnections()
+
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<18) // 4 MiB
+	put := func(r io.Reader, size int64) (*ExactReader, error) {
+		er, body, err := UploadBody("put", "k", r, size, strings.NewReader(""))
+		require.NoError(t, err)
+		req, err := http.NewRequest(http.MethodPut, srv.URL+"/k", body)
+		require.NoError(t, err)
+		req.ContentLength = size
+		got.Store([32]byte{})
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				err = io.ErrUnexpectedEOF
+			}
+		}
+		return er, err
+	}
+
+	writes.Store(0)
+	er, err := put(bytes.NewReader(data), int64(len(data)))
+	require.NoError(t, err)
+	require.NoError(t, er.Mismatch("put", "k"))
+	require.Equal(t, sha256.Sum256(data), got.Load())
+	require.LessOrEqual(t, writes.Load(), int64(4), "headers and the body in one write each")
+
+	// Another reader: the usual copy, 32 KiB at a time, same bytes.
+	writes.Store(0)
+	er, err = put(iotest.HalfReader(bytes.NewReader(data)), int64(len(data)))
+	require.NoError(t, err)
+	require.NoError(t, er.Mismatch("put", "k"))
+	require.Equal(t, sha256.Sum256(data), got.Load())
+	require.Greater(t, writes.Load(), int64(100))
+
+	// A body shorter or longer than its size: nothing stored, the
+	// mismatch reported.
+	for _, d := range [][]byte{data[:len(data)-1], append(bytes.Clone(data), 'x')} {
+		er, err = put(bytes.NewReader(d), int64(len(data)))
+		require.Error(t, err)
+		require.ErrorIs(t, er.Mismatch("put", "k"), providers.ErrSizeMismatch)
+		require.Equal(t, [32]byte{}, got.Load(), "the server stored nothing")
+	}
+}
