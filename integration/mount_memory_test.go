@@ -65,6 +65,7 @@ func TestMountConcurrentColdReadMemory(t *testing.T) {
 
 	addr, proxy := proxied(t, s, bucket)
 	mnt, cacheDir := t.TempDir(), t.TempDir()
+	requireCacheRoom(t, cacheDir, 2*size)
 	mp := startMount(t, nil, addr, mnt, cacheDir)
 	p := filepath.Join(mnt, "big.bin")
 	fi, err := os.Stat(p)
