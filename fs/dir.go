@@ -340,11 +340,17 @@ func (r *DirReader) CacheTTL() time.Duration {
 // readdir cache): the same gen means the same names, as long as ok holds.
 // ok is false while the directory has entries only this mount knows
 // (files being written, entries added since the listing began): those
-// come and go without a new listing. A new listing, fresh from the store
+// come and go without a new listing. It is false for an empty directory
+// too: the kernel answers from an empty copy without looking at its pages,
+// so that copy could not be dropped. A new listing, fresh from the store
 // or after a change made here, has a new gen.
 func (r *DirReader) Generation() (gen uint64, ok bool) {
-	return r.l.seq, len(r.local) == 0
+	return r.l.seq, len(r.local) == 0 && len(r.l.entries) > 0
 }
+
+// Rewind starts the reader over the same entries (a reader whose entries
+// the kernel keeps must not return another listing's).
+func (r *DirReader) Rewind() { r.i, r.j, r.fromL = 0, 0, false }
 
 // localEntries returns the directory's entries only this mount knows
 // (files being written or waiting for write-back, directories made here
@@ -460,7 +466,7 @@ func (n *Node) Mkdir(ctx context.Context, name string, mode os.FileMode) (*Node,
 	now := time.Now()
 	f.mu.Lock()
 	f.listGen[key+"/"]++
-	f.listings[key+"/"] = &dirListing{fetched: now, started: now, dirKey: key + "/"}
+	f.listings[key+"/"] = &dirListing{seq: listingSeq.Add(1), fetched: now, started: now, dirKey: key + "/"}
 	f.mu.Unlock()
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -213,4 +214,43 @@ func TestKernelKeepsListing(t *testing.T) {
 	got, _ = names()
 	require.Contains(t, got, "h")
 	require.Len(t, got, len(want))
+}
+
+// An empty directory is never kept by the kernel: it answers from an empty
+// copy without looking at its pages, so only the directory's mtime could
+// drop that copy, and a directory's mtime need not move when an object
+// appears (here it was set ahead). A rewind of a handle gives the same
+// names again, once each.
+func TestKernelNeverKeepsEmptyListing(t *testing.T) {
+	const ttl = 300 * time.Millisecond
+	st := mem.New(mem.DefaultOptions())
+	put(t, st, "e/", nil)
+	put(t, st, "d/a", []byte("x"))
+	put(t, st, "d/b", []byte("x"))
+	mnt := testMount(t, newFS(t, st, func(o *byobfs.Options, _ *cache.Options) { o.DirTTL, o.AttrTTL = ttl, ttl }), MountOptions{})
+	dir := filepath.Join(mnt, "e")
+	ahead := time.Now().Add(time.Hour)
+	require.NoError(t, os.Chtimes(dir, ahead, ahead))
+	for range 2 {
+		ents, err := os.ReadDir(dir)
+		require.NoError(t, err)
+		require.Empty(t, ents)
+	}
+	put(t, st, "e/x", []byte("y"))
+	time.Sleep(ttl + 100*time.Millisecond)
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, 1)
+	require.Equal(t, "x", ents[0].Name())
+
+	d, err := os.Open(filepath.Join(mnt, "d"))
+	require.NoError(t, err)
+	defer d.Close()
+	for range 3 {
+		names, err := d.Readdirnames(-1)
+		require.NoError(t, err)
+		require.Equal(t, []string{"a", "b"}, names)
+		_, err = d.Seek(0, io.SeekStart)
+		require.NoError(t, err)
+	}
 }

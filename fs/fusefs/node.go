@@ -224,14 +224,21 @@ func (d *dirHandle) Lookup(ctx context.Context, name string, out *fuse.EntryOut)
 }
 
 // Seekdir moves to the off-th entry (offsets count entries from 1); a
-// rewind lists the directory again when its listing is stale.
+// rewind lists the directory again when its listing is stale, except on a
+// handle whose entries go into the kernel's copy: that one starts over
+// its own listing, the one the copy is of (kernelDir).
 func (d *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
 	if off < d.off {
-		r, err := d.parent.n.OpenDir(ctx)
-		if err != nil {
-			return errno(err)
+		if d.cached {
+			d.r.Rewind()
+		} else {
+			r, err := d.parent.n.OpenDir(ctx)
+			if err != nil {
+				return errno(err)
+			}
+			d.r = r
 		}
-		d.r, d.last, d.name, d.off = r, nil, "", 0
+		d.last, d.name, d.off = nil, "", 0
 	}
 	for d.off < off {
 		if _, _, ok := d.r.Next(); !ok {

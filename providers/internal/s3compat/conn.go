@@ -87,17 +87,23 @@ func (e *ExactReader) writeWhole(w io.Writer, n int64) (int64, error, bool) {
 	return m, err, true
 }
 
-// wholeWrites makes tr's plain connections wholeWriteConns (a TLS
-// connection encrypts through its own buffers and is left as it is).
+// wholeWrites makes tr's connections wholeWriteConns. Over TLS the body
+// is encrypted through tls.Conn's own buffers and never reaches ReadFrom:
+// the wrapper then changes nothing.
 func wholeWrites(tr *http.Transport) {
 	dial := tr.DialContext
+	if dial == nil && tr.Dial != nil {
+		legacy := tr.Dial
+		dial = func(_ context.Context, network, addr string) (net.Conn, error) { return legacy(network, addr) }
+		tr.Dial = nil
+	}
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	}
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := dial(ctx, network, addr)
-		if err != nil {
-			return nil, err
+		if err != nil || c == nil {
+			return c, err
 		}
 		return wholeWriteConn{c}, nil
 	}
