@@ -45,9 +45,11 @@
 //     notification before any handle may read it (fusefs.kernelDir). While
 //     the directory has entries only this mount knows (files being
 //     written, added since its listing began), it is read from the mount
-//     as before. Trade-off: a handle reading the kernel's copy rewinds
-//     (rewinddir) within that copy, so it shows out-of-band changes only
-//     once reopened after DirTTL; a handle read from the mount lists again
+//     as before, and so is an empty directory (the kernel answers an empty
+//     copy without looking at it, so nothing could drop it). Trade-off: a
+//     handle opened with the cache flags rewinds (rewinddir) within its
+//     listing, the one the kernel's copy is of, so it shows out-of-band
+//     changes only once reopened after DirTTL; another handle lists again
 //     on a rewind once the listing is stale.
 //   - A lookup in a directory that
 //     has been listed answers from that listing; a stale listing is listed
