@@ -7,9 +7,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
+	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A request body of known length reaches the connection through
@@ -18,7 +22,8 @@ import (
 // 32,768 writes per GiB, a fifth of a mount's CPU when it uploads. A body
 // held in memory (an ExactReader over a *bytes.Reader, as the mount's
 // streamed parts are) is written in place instead: one Write of the whole
-// body, which the kernel copies once.
+// body, which the kernel copies once; a section of a file (the parts of
+// UploadFile) goes with sendfile(2), without passing through user memory.
 
 // wholeWriter is a body that writes its next n bytes to w itself; handled
 // is false when it cannot, and nothing was written.
@@ -66,25 +71,111 @@ func unwrapNop(r io.Reader) io.Reader {
 // writerOnly hides a writer's ReadFrom from io.Copy.
 type writerOnly struct{ io.Writer }
 
-// writeWhole writes all of the body at once when its reader is a
+// writeWhole writes all of the body at once when n covers it: from a
 // *bytes.Reader holding exactly the size given (checked before the first
-// byte leaves; a mismatch fails as Read would) and n covers it.
+// byte leaves; a mismatch fails as Read would) in one Write, and from an
+// *io.SectionReader over an *os.File with sendfile(2) (no copy through
+// user memory; a file shorter than the size fails as Read would). Other
+// readers are not handled.
 func (e *ExactReader) writeWhole(w io.Writer, n int64) (int64, error, bool) {
-	br, ok := e.r.(*bytes.Reader)
-	if !ok || e.err != nil || e.remaining == 0 || n < e.remaining {
+	if e.err != nil || e.remaining == 0 || n < e.remaining {
 		return 0, nil, false
 	}
-	switch held := int64(br.Len()); {
-	case held < e.remaining:
-		e.err = fmt.Errorf("reader ended %d bytes short of the size given", e.remaining-held)
-		return 0, e.err, true
-	case held > e.remaining:
-		e.err = fmt.Errorf("reader holds more bytes than the size given")
-		return 0, e.err, true
+	switch r := e.r.(type) {
+	case *bytes.Reader:
+		switch held := int64(r.Len()); {
+		case held < e.remaining:
+			e.err = fmt.Errorf("reader ended %d bytes short of the size given", e.remaining-held)
+			return 0, e.err, true
+		case held > e.remaining:
+			e.err = fmt.Errorf("reader holds more bytes than the size given")
+			return 0, e.err, true
+		}
+		m, err := r.WriteTo(w)
+		e.remaining -= m
+		return m, err, true
+	case *io.SectionReader:
+		ra, base, size := r.Outer()
+		f, ok := ra.(*os.File)
+		sc, ok2 := w.(syscall.Conn)
+		if !ok || !ok2 {
+			return 0, nil, false
+		}
+		pos, err := r.Seek(0, io.SeekCurrent)
+		if err != nil || size-pos < e.remaining {
+			return 0, nil, false // the section itself is short: Read says so
+		}
+		m, err, handled := sendFileRange(sc, f, base+pos, e.remaining)
+		if !handled {
+			return 0, nil, false
+		}
+		if _, serr := r.Seek(m, io.SeekCurrent); err == nil {
+			err = serr
+		}
+		e.remaining -= m
+		if err == nil && e.remaining > 0 {
+			e.err = fmt.Errorf("reader ended %d bytes short of the size given", e.remaining)
+			err = e.err
+		}
+		return m, err, true
 	}
-	m, err := br.WriteTo(w)
-	e.remaining -= m
-	return m, err, true
+	return 0, nil, false
+}
+
+// sendFileRange sends n bytes of f from off on conn with sendfile(2),
+// waiting for the socket as net does. f's own offset is not used (the
+// parts of one file go out at once over several connections). It stops
+// early at the end of f. handled is false when the kernel refused the
+// pair before a byte left (the caller copies instead).
+func sendFileRange(conn syscall.Conn, f *os.File, off, n int64) (written int64, err error, handled bool) {
+	dst, err := conn.SyscallConn()
+	if err != nil {
+		return 0, nil, false
+	}
+	src, err := f.SyscallConn()
+	if err != nil {
+		return 0, nil, false
+	}
+	var serr error
+	handled = true
+	cerr := src.Control(func(sfd uintptr) {
+		werr := dst.Write(func(dfd uintptr) bool {
+			for written < n {
+				o := off + written
+				m, e := unix.Sendfile(int(dfd), int(sfd), &o, int(min(n-written, 1<<30)))
+				if m > 0 {
+					written += int64(m)
+				}
+				switch {
+				case e == unix.EAGAIN:
+					return false // wait until the socket takes more
+				case e == unix.EINTR:
+				case e != nil:
+					if written == 0 && (e == unix.EINVAL || e == unix.ENOSYS || e == unix.EOPNOTSUPP) {
+						handled = false
+					}
+					serr = e
+					return true
+				case m == 0:
+					return true // end of f
+				}
+			}
+			return true
+		})
+		if serr == nil {
+			serr = werr
+		}
+	})
+	if !handled {
+		return 0, nil, false
+	}
+	if serr == nil {
+		serr = cerr
+	}
+	if serr != nil {
+		serr = os.NewSyscallError("sendfile", serr)
+	}
+	return written, serr, true
 }
 
 // wholeWrites makes tr's connections wholeWriteConns. Over TLS the body

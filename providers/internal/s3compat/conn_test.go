@@ -8,8 +8,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"testing/iotest"
 
@@ -27,6 +30,12 @@ type countConn struct {
 func (c countConn) Write(p []byte) (int, error) {
 	c.writes.Add(1)
 	return c.Conn.Write(p)
+}
+
+// SyscallConn lets sendfile reach the socket (what it writes is not
+// counted).
+func (c countConn) SyscallConn() (syscall.RawConn, error) {
+	return c.Conn.(syscall.Conn).SyscallConn()
 }
 
 // A PUT through BuildTransport's transport sends a body held in memory in
@@ -88,6 +97,30 @@ func TestWholeWriteThroughTransport(t *testing.T) {
 	require.NoError(t, er.Mismatch("put", "k"))
 	require.Equal(t, sha256.Sum256(data), got.Load())
 	require.Greater(t, writes.Load(), int64(100))
+
+	// A section of a file goes with sendfile: no write of the body at all.
+	path := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, os.WriteFile(path, append([]byte("head"), data...), 0o600))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	writes.Store(0)
+	er, err = put(io.NewSectionReader(f, 4, int64(len(data))), int64(len(data)))
+	require.NoError(t, err)
+	require.NoError(t, er.Mismatch("put", "k"))
+	require.Equal(t, sha256.Sum256(data), got.Load())
+	require.LessOrEqual(t, writes.Load(), int64(2), "the headers only")
+	off, err := f.Seek(0, io.SeekCurrent)
+	require.NoError(t, err)
+	require.Zero(t, off, "the file's own offset is not used")
+
+	// A file shorter than the section: nothing stored, the mismatch
+	// reported.
+	require.NoError(t, os.Truncate(path, 4+int64(len(data))/2))
+	er, err = put(io.NewSectionReader(f, 4, int64(len(data))), int64(len(data)))
+	require.Error(t, err)
+	require.ErrorIs(t, er.Mismatch("put", "k"), providers.ErrSizeMismatch)
+	require.Equal(t, [32]byte{}, got.Load(), "the server stored nothing")
 
 	// A body shorter or longer than its size: nothing stored, the
 	// mismatch reported.
