@@ -200,10 +200,9 @@ func sendFileRange(conn syscall.Conn, f *os.File, off, n int64) (written int64, 
 // the wrapper then changes nothing.
 func wholeWrites(tr *http.Transport) {
 	dial := tr.DialContext
-	if dial == nil && tr.Dial != nil {
-		legacy := tr.Dial
+	//lint:ignore SA1019 a caller's transport may still set only Dial: it keeps being used
+	if legacy := tr.Dial; dial == nil && legacy != nil {
 		dial = func(_ context.Context, network, addr string) (net.Conn, error) { return legacy(network, addr) }
-		tr.Dial = nil
 	}
 	if dial == nil {
 		dial = (&net.Dialer{Timeout: 30 * time.Second, KeepAlive: 30 * time.Second}).DialContext

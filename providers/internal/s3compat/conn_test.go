@@ -148,3 +148,23 @@ func TestWholeWriteThroughTransport(t *testing.T) {
 		require.Equal(t, [32]byte{}, got.Load(), "the server stored nothing")
 	}
 }
+
+// A base transport that sets only the legacy Dial keeps dialing through it.
+func TestWholeWritesKeepsLegacyDial(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	var dials atomic.Int64
+	base := &http.Transport{}
+	//lint:ignore SA1019 the legacy hook is what is tested
+	base.Dial = func(network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return net.Dial(network, addr)
+	}
+	tr, err := BuildTransport(Options{Transport: base}, Endpoint{})
+	require.NoError(t, err)
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Get(srv.URL)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.EqualValues(t, 1, dials.Load())
+}
