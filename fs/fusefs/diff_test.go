@@ -21,7 +21,21 @@ func TestDifferential(t *testing.T) {
 	if testing.Short() {
 		seeds, ops = 3, 50
 	}
-	for seed := int64(1); seed <= int64(seeds); seed++ {
+	// BYOB_DIFF_SEEDS=N runs seeds 1..N; BYOB_DIFF_SEEDS=A-B replays A..B.
+	first := int64(1)
+	if v := os.Getenv("BYOB_DIFF_SEEDS"); v != "" {
+		a, b, ranged := strings.Cut(v, "-")
+		if _, err := fmt.Sscan(a, &seeds); err != nil {
+			t.Fatalf("BYOB_DIFF_SEEDS=%q: %v", v, err)
+		}
+		if ranged {
+			first = int64(seeds)
+			if _, err := fmt.Sscan(b, &seeds); err != nil {
+				t.Fatalf("BYOB_DIFF_SEEDS=%q: %v", v, err)
+			}
+		}
+	}
+	for seed := first; seed <= int64(seeds); seed++ {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			ref := t.TempDir()
 			mnt := testMount(t, newFS(t, newMem(), nil), MountOptions{})
