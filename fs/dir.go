@@ -342,10 +342,11 @@ func (r *DirReader) CacheTTL() time.Duration {
 // (files being written, entries added since the listing began): those
 // come and go without a new listing. It is false for an empty directory
 // too: the kernel answers from an empty copy without looking at its pages,
-// so that copy could not be dropped. A new listing, fresh from the store
+// so that copy could not be dropped, and with DirTTL 0 (every open lists
+// again: a copy would never be read). A new listing, fresh from the store
 // or after a change made here, has a new gen.
 func (r *DirReader) Generation() (gen uint64, ok bool) {
-	return r.l.seq, len(r.local) == 0 && len(r.l.entries) > 0
+	return r.l.seq, len(r.local) == 0 && len(r.l.entries) > 0 && r.dir.fs.opts.DirTTL > 0
 }
 
 // Rewind starts the reader over the same entries (a reader whose entries
