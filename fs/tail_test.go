@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -45,14 +46,9 @@ func TestTailPartsFromMemory(t *testing.T) {
 // A writer ahead of the uploads waits for a part to go (at most
 // UploadConcurrency+1 tails held), and goes on once parts are sent.
 func TestTailWriterWaitsForUploads(t *testing.T) {
-	gate := make(chan struct{})
-	var parts atomic.Int64
-	st := gated(streamStore(), faulty.OpUploadPart, gate, &parts)
-	f := streamFS(t, st, func(o *Options) { o.UploadConcurrency = 2 })
+	st, h, parts, release := heldUploads(t, "w")
 	ctx := context.Background()
 	want := data(10*streamPS, 5)
-	_, h, err := f.Root().Create(ctx, "w", os.O_WRONLY|os.O_CREATE, 0o644, 0)
-	require.NoError(t, err)
 	done := make(chan struct{})
 	var written atomic.Int64
 	go func() {
@@ -76,7 +72,7 @@ func TestTailWriterWaitsForUploads(t *testing.T) {
 	require.Equal(t, 3, held.memN, "and no more")
 	held.mu.Unlock()
 	require.Less(t, written.Load(), int64(len(want)), "the writer waits for the uploads")
-	close(gate)
+	release()
 	<-done
 	require.Equal(t, int64(len(want)), written.Load())
 	require.NoError(t, h.Flush(ctx, 0))
@@ -178,6 +174,23 @@ func gated(st *faulty.Store, op string, gate <-chan struct{}, calls *atomic.Int6
 	return st
 }
 
+// heldUploads creates file name on a stream FS (UploadConcurrency 2) over a
+// store whose part uploads wait until release is called: at the latest at
+// cleanup, so a failing test does not leave uploads stuck. parts counts the
+// part uploads started.
+func heldUploads(t *testing.T, name string) (st *faulty.Store, h *Handle, parts *atomic.Int64, release func()) {
+	gate := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
+	parts = new(atomic.Int64)
+	st = gated(streamStore(), faulty.OpUploadPart, gate, parts)
+	f := streamFS(t, st, func(o *Options) { o.UploadConcurrency = 2 })
+	t.Cleanup(release) // runs before streamFS's cleanup (LIFO)
+	_, h, err := f.Root().Create(context.Background(), name, os.O_WRONLY|os.O_CREATE, 0o644, 0)
+	require.NoError(t, err)
+	return st, h, parts, release
+}
+
 // A rewrite of a sealed tail the stream holds but has not sent yet (the
 // writer is ahead of the upload) reaches the object: the stream lets that
 // tail go and reads the part from the staging file. So does a truncate
@@ -185,27 +198,22 @@ func gated(st *faulty.Store, op string, gate <-chan struct{}, calls *atomic.Int6
 func TestTailRewriteOfHeldTail(t *testing.T) {
 	for _, truncate := range []bool{false, true} {
 		t.Run(map[bool]string{false: "rewrite", true: "truncate"}[truncate], func(t *testing.T) {
-			gate := make(chan struct{})
-			var parts atomic.Int64
-			st := gated(streamStore(), faulty.OpUploadPart, gate, &parts)
-			f := streamFS(t, st, func(o *Options) { o.UploadConcurrency = 2 })
+			st, h, parts, release := heldUploads(t, "h")
 			ctx := context.Background()
 			want := data(4*streamPS, 21)
-			_, h, err := f.Root().Create(ctx, "h", os.O_WRONLY|os.O_CREATE, 0o644, 0)
-			require.NoError(t, err)
 			writeChunks(t, h, want[:3*streamPS], 0, 16<<10) // parts 1 and 2 sending (stuck), part 3 held
 			require.Eventually(t, func() bool { return parts.Load() == 2 }, 5*time.Second, time.Millisecond)
 			at := 2*streamPS + 10
 			if truncate {
 				require.NoError(t, h.n.truncate(ctx, int64(at), h))
 				copy(want[at:], data(2*streamPS, 99))
-				close(gate)
+				release()
 				writeChunks(t, h, want[at:], int64(at), 16<<10)
 			} else {
 				copy(want[at:], "rewritten")
-				_, err = h.Write(ctx, []byte("rewritten"), int64(at))
+				_, err := h.Write(ctx, []byte("rewritten"), int64(at))
 				require.NoError(t, err)
-				close(gate)
+				release()
 				writeChunks(t, h, want[3*streamPS:], 3*streamPS, 16<<10)
 			}
 			require.NoError(t, h.Flush(ctx, 0))
