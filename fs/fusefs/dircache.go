@@ -23,10 +23,9 @@ import (
 // directory). Until then, and while the directory has entries only this
 // mount knows, handles read from us as before (READDIRPLUS).
 type kernelDir struct {
-	mu     sync.Mutex
-	gen    uint64 // listing the kernel's copy is, or is being, filled from
-	open   int    // handles open with the cache flags
-	primed bool   // the kernel may hold a copy (of gen, or older)
+	mu   sync.Mutex
+	gen  uint64 // listing the kernel's copy is, or is being, filled from (0: the kernel holds none; listings count from 1)
+	open int    // handles open with the cache flags
 }
 
 // openFlags returns the FUSE open flags for a handle reading listing gen
@@ -35,18 +34,18 @@ type kernelDir struct {
 // the copy before the kernel has dropped it (the kernel handles the
 // notification within the write that sends it).
 func (k *kernelDir) openFlags(gen uint64, ok bool, drop func() bool) uint32 {
-	if !ok {
+	if !ok || gen == 0 {
 		return 0
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch {
-	case k.primed && k.gen == gen:
+	case k.gen == gen:
 	case k.open == 0:
-		if k.primed && !drop() {
+		if k.gen != 0 && !drop() {
 			return 0
 		}
-		k.gen, k.primed = gen, true
+		k.gen = gen
 	default:
 		return 0
 	}
