@@ -133,9 +133,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 			md5 = opts.Checksum.Base64()
 		}
 	}
-	// Sent again after a credentials failure only when r can seek back.
-	ui, err := s3compat.Call(s.creds, s3compat.Rewinder(r, size), s3compat.Unmapped, func() (minio.UploadInfo, error) {
-		er, body, err := s3compat.UploadBody("put", key, r, size, bytes.NewReader(nil))
+	// Sent again after a credentials failure, from a reader of its own,
+	// when r can give one (s3compat.Body).
+	body0 := s3compat.NewBody(r, size)
+	ui, err := s3compat.Call(s.creds, body0.Again, s3compat.Unmapped, func() (minio.UploadInfo, error) {
+		er, body, err := s3compat.UploadBody("put", key, body0.Reader(), size, bytes.NewReader(nil))
 		if err != nil {
 			return minio.UploadInfo{}, err
 		}

@@ -121,9 +121,11 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, op
 	if err := s.checkPrefixConflict(ctx, "put", key); err != nil {
 		return providers.ObjectInfo{}, err
 	}
-	// Sent again after a credentials failure only when r can seek back.
-	out, err := s3compat.Call(s.creds, s3compat.Rewinder(r, size), s3compat.Unmapped, func() (*s3.PutObjectOutput, error) {
-		er, body, err := s3compat.UploadBody("put", key, r, size, bytes.NewReader(nil))
+	// Sent again after a credentials failure, from a reader of its own,
+	// when r can give one (s3compat.Body).
+	body0 := s3compat.NewBody(r, size)
+	out, err := s3compat.Call(s.creds, body0.Again, s3compat.Unmapped, func() (*s3.PutObjectOutput, error) {
+		er, body, err := s3compat.UploadBody("put", key, body0.Reader(), size, bytes.NewReader(nil))
 		if err != nil {
 			return nil, err
 		}

@@ -1,8 +1,11 @@
 package s3compat
 
 import (
+	"bytes"
 	"errors"
 	"io"
+	"os"
+	"strings"
 	"sync/atomic"
 
 	"github.com/byobfs/byob/providers"
@@ -107,25 +110,59 @@ func AuthFailure(err error) bool {
 		oe.Status == 401 || oe.Status == 403
 }
 
-// Rewinder returns the again function of Retry for a request that sent r:
-// it seeks r back to where it is now, or says no when r cannot seek. A
-// size-0 body is never read, so it can always be sent again.
-func Rewinder(r io.Reader, size int64) func() bool {
+// Body is the body of an upload that Retry may send again. Each attempt
+// reads its own reader over the same bytes: net/http may still be reading
+// the first attempt's body after its response came back (a 401/403 can
+// arrive before the body is sent), so a second attempt must not seek or
+// read that reader. A reader that cannot give a second one (not a file,
+// byte or string reader, or section of one) is not sent again.
+type Body struct {
+	r     io.Reader
+	fresh func() io.Reader // a new reader over the same bytes; nil: none
+}
+
+// NewBody returns the Body for an upload of the size bytes r holds from
+// where it is now.
+func NewBody(r io.Reader, size int64) *Body {
+	b := &Body{r: r}
 	if size == 0 {
-		return nil
+		b.fresh = func() io.Reader { return r } // never read
+		return b
 	}
-	sk, ok := r.(io.Seeker)
-	if !ok {
-		return func() bool { return false }
+	var ra io.ReaderAt
+	base := int64(0)
+	switch x := r.(type) {
+	case *os.File:
+		ra = x
+	case *bytes.Reader:
+		ra = x
+	case *strings.Reader:
+		ra = x
+	case *io.SectionReader:
+		// ReadAt and Seek of these count from the same origin.
+		ra, base, _ = x.Outer()
+	default:
+		return b
 	}
-	start, err := sk.Seek(0, io.SeekCurrent)
+	start, err := r.(io.Seeker).Seek(0, io.SeekCurrent)
 	if err != nil {
-		return func() bool { return false }
+		return b
 	}
-	return func() bool {
-		_, err := sk.Seek(start, io.SeekStart)
-		return err == nil
+	b.fresh = func() io.Reader { return io.NewSectionReader(ra, base+start, size) }
+	return b
+}
+
+// Reader is the reader of the current attempt.
+func (b *Body) Reader() io.Reader { return b.r }
+
+// Again is Retry's again: it readies a new reader for one more attempt,
+// or reports false when there is none.
+func (b *Body) Again() bool {
+	if b.fresh == nil {
+		return false
 	}
+	b.r = b.fresh()
+	return true
 }
 
 // StatusOf is the HTTP status of an error mapped by MapError, 0 when none.

@@ -1,6 +1,7 @@
 package s3compat
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -70,27 +71,61 @@ func TestRetryOnNewerCredentials(t *testing.T) {
 	// A body that cannot be sent again is not.
 	writeKeys("AK3")
 	calls = 0
-	_, err = Retry(f, Rewinder(io.MultiReader(strings.NewReader("x")), 1), do)
+	_, err = Retry(f, NewBody(io.MultiReader(strings.NewReader("x")), 1).Again, do)
 	require.ErrorIs(t, err, providers.ErrPermission)
 	require.Equal(t, 1, calls)
 
-	// A seekable one is sent again from where it started.
+	// One that can give a second reader is sent again from where it
+	// started, through that reader: the first one (net/http may still be
+	// reading it) is not moved back.
 	writeKeys("AK4")
 	valid = "AK4"
 	r := strings.NewReader("xxbody")
 	_, _ = r.Seek(2, io.SeekStart)
+	body := NewBody(r, 4)
 	var sent []string
-	_, err = Retry(f, Rewinder(r, 4), func() (string, error) {
-		b, _ := io.ReadAll(r)
+	var readers []io.Reader
+	_, err = Retry(f, body.Again, func() (string, error) {
+		b, _ := io.ReadAll(body.Reader())
 		sent = append(sent, string(b))
+		readers = append(readers, body.Reader())
 		return do()
 	})
 	require.NoError(t, err)
 	require.Equal(t, []string{"body", "body"}, sent)
+	require.Equal(t, io.Reader(r), readers[0])
+	require.NotEqual(t, io.Reader(r), readers[1], "the second attempt reads a reader of its own")
 
 	// Static credentials: a nil FileCreds just calls.
 	valid, calls = "none", 0
 	_, err = Retry(nil, nil, do)
 	require.Error(t, err)
 	require.Equal(t, 1, calls)
+}
+
+// A Body's next reader holds the same bytes as the first one from where it
+// stood, for each kind of reader that can give one.
+func TestBodyAgain(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	require.NoError(t, os.WriteFile(path, []byte("0123456789"), 0o600))
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	for name, r := range map[string]io.ReadSeeker{
+		"file":    f,
+		"bytes":   bytes.NewReader([]byte("0123456789")),
+		"string":  strings.NewReader("0123456789"),
+		"section": io.NewSectionReader(strings.NewReader("xx0123456789"), 2, 10),
+	} {
+		_, err := r.Seek(3, io.SeekStart)
+		require.NoError(t, err, name)
+		b := NewBody(r, 5)
+		first, err := io.ReadAll(io.LimitReader(b.Reader(), 5))
+		require.NoError(t, err, name)
+		require.Equal(t, "34567", string(first), name)
+		require.True(t, b.Again(), name)
+		again, err := io.ReadAll(b.Reader())
+		require.NoError(t, err, name)
+		require.Equal(t, "34567", string(again), name)
+	}
 }
