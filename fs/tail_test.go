@@ -104,16 +104,16 @@ func TestTailRewriteWithinTail(t *testing.T) {
 func TestTailBudgetUsedUp(t *testing.T) {
 	require.True(t, tailBudget.TryAcquire(tailMemory-streamPS), "the budget is free between tests")
 	defer tailBudget.Release(tailMemory - streamPS)
-	gate := make(chan struct{})
-	st := gated(streamStore(), faulty.OpUploadPart, gate, nil) // the first tail stays held: no budget for a second
+	st := streamStore()
 	f := streamFS(t, st)
+	release := gated(t, st, faulty.OpUploadPart, nil) // the first tail stays held: no budget for a second
 	ctx := context.Background()
 	want := data(6*streamPS+5, 13)
 	_, h, err := f.Root().Create(ctx, "b", os.O_WRONLY|os.O_CREATE, 0o644, 0)
 	require.NoError(t, err)
 	s := h.w.st.Load()
 	writeChunks(t, h, want, 0, 24<<10)
-	close(gate)
+	release()
 	require.NoError(t, h.Flush(ctx, 0))
 	require.NoError(t, h.Release(ctx))
 	require.Equal(t, want, getObj(t, st, "b"))
@@ -126,10 +126,10 @@ func TestTailBudgetUsedUp(t *testing.T) {
 // the still-open handle then writes on a new staging file filled from the
 // entry, and each close publishes exactly what was written by then.
 func TestWriteBackHandOver(t *testing.T) {
-	gate := make(chan struct{})
-	st := gated(streamStore(), faulty.OpPut, gate, nil)
+	st := streamStore()
 	inner := st.Inner()
 	f := newTestFS(t, st, func(o *Options) { o.WriteBack = true })
+	release := gated(t, st, faulty.OpPut, nil)
 	ctx := context.Background()
 	_, h, err := f.Root().Create(ctx, "a", os.O_RDWR|os.O_CREATE, 0o644, 0)
 	require.NoError(t, err)
@@ -152,16 +152,21 @@ func TestWriteBackHandOver(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, h.Flush(ctx, 0))
 	require.NoError(t, h.Release(ctx))
-	close(gate)
+	release()
 	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	require.NoError(t, f.Drain(dctx))
 	require.Equal(t, []byte("hello world"), getObj(t, inner, "a"))
 }
 
-// gated makes st's calls of op wait until gate is closed, counting them
-// in calls when set.
-func gated(st *faulty.Store, op string, gate <-chan struct{}, calls *atomic.Int64) *faulty.Store {
+// gated makes st's calls of op wait until release is called, counting them
+// in calls when set. Call it once the FS over st exists: its cleanup then
+// releases the calls before the FS's closes (cleanups run last first), so
+// a test failing before its release does not leave them stuck.
+func gated(t *testing.T, st *faulty.Store, op string, calls *atomic.Int64) (release func()) {
+	gate := make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(gate) }) }
 	st.SetBefore(func(o, key string) error {
 		if o == op {
 			if calls != nil {
@@ -171,21 +176,18 @@ func gated(st *faulty.Store, op string, gate <-chan struct{}, calls *atomic.Int6
 		}
 		return nil
 	})
-	return st
+	t.Cleanup(release)
+	return release
 }
 
 // heldUploads creates file name on a stream FS (UploadConcurrency 2) over a
-// store whose part uploads wait until release is called: at the latest at
-// cleanup, so a failing test does not leave uploads stuck. parts counts the
-// part uploads started.
+// store whose part uploads wait until release is called (see gated).
+// parts counts the part uploads started.
 func heldUploads(t *testing.T, name string) (st *faulty.Store, h *Handle, parts *atomic.Int64, release func()) {
-	gate := make(chan struct{})
-	var once sync.Once
-	release = func() { once.Do(func() { close(gate) }) }
-	parts = new(atomic.Int64)
-	st = gated(streamStore(), faulty.OpUploadPart, gate, parts)
+	st = streamStore()
 	f := streamFS(t, st, func(o *Options) { o.UploadConcurrency = 2 })
-	t.Cleanup(release) // runs before streamFS's cleanup (LIFO)
+	parts = new(atomic.Int64)
+	release = gated(t, st, faulty.OpUploadPart, parts)
 	_, h, err := f.Root().Create(context.Background(), name, os.O_WRONLY|os.O_CREATE, 0o644, 0)
 	require.NoError(t, err)
 	return st, h, parts, release
