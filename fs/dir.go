@@ -465,9 +465,11 @@ func (n *Node) Mkdir(ctx context.Context, name string, mode os.FileMode) (*Node,
 	// with an empty listing, so the files put in it next are not probed
 	// one by one on the server.
 	now := time.Now()
+	l := newDirListing(key+"/", now, nil)
+	l.started = now
 	f.mu.Lock()
 	f.listGen[key+"/"]++
-	f.listings[key+"/"] = &dirListing{seq: listingSeq.Add(1), fetched: now, started: now, dirKey: key + "/"}
+	f.listings[key+"/"] = l
 	f.mu.Unlock()
 	return c, nil
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/integration/testenv"
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
@@ -446,18 +447,19 @@ func requireFUSEMount(t *testing.T) {
 	testenv.RequireFUSE(t)
 }
 
-// requireCacheRoom fails at once, saying why, when the disk under dir has
-// too little room for a test that counts the bytes fetched: a mount's
-// cache keeps 5% of the disk free (cache.Options.MinFree) and evicts
-// below that, and a block evicted and fetched again would fail the count
-// with a misleading figure.
+// requireCacheRoom fails at once, saying why, when a mount's default cache
+// under dir could not hold need bytes: it keeps cache.Options.MinFree of
+// the disk free and stays within MaxSize (a share of the free space), and
+// evicts beyond either, and a block evicted and fetched again would fail a
+// test that counts the bytes fetched with a misleading figure.
 func requireCacheRoom(t *testing.T, dir string, need int64) {
 	t.Helper()
+	o := cache.DefaultOptions(dir)
 	var fs syscall.Statfs_t
 	require.NoError(t, syscall.Statfs(dir, &fs))
-	total, free := int64(fs.Blocks)*fs.Bsize, int64(fs.Bavail)*fs.Bsize
-	if room := free - total/20; room < need {
-		t.Fatalf("disk under %s nearly full: %d MiB free of %d MiB, the cache keeps %d MiB free, this test needs %d MiB more of cache (free some space)",
-			dir, free>>20, total>>20, total/20>>20, (need-room)>>20)
+	free := int64(fs.Bavail) * fs.Bsize
+	if room := min(free-o.MinFree, o.MaxSize); room < need {
+		t.Fatalf("disk under %s nearly full: %d MiB free, the cache keeps %d MiB free and holds at most %d MiB, this test needs %d MiB of cache (free some space)",
+			dir, free>>20, o.MinFree>>20, o.MaxSize>>20, need>>20)
 	}
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/byobfs/byob/cache"
 	byobfs "github.com/byobfs/byob/fs"
+	"github.com/byobfs/byob/integration/testenv"
 	"github.com/byobfs/byob/layout"
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
@@ -612,7 +613,7 @@ func TestWriteOnlyHandleSkipsPageCache(t *testing.T) {
 		var cs unix.Cachestat_t
 		err = unix.Cachestat(uint(f.Fd()), &unix.CachestatRange{Off: 0, Len: 0}, &cs, 0)
 		if errors.Is(err, unix.ENOSYS) {
-			t.Skip("cachestat(2) needs Linux 6.5")
+			testenv.Unavailable(t, "cachestat(2) (Linux 6.5)", err)
 		}
 		require.NoError(t, err)
 		return cs.Cache

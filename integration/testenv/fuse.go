@@ -28,7 +28,7 @@ func FUSE() error {
 func RequireFUSE(t testing.TB) {
 	t.Helper()
 	if err := FUSE(); err != nil {
-		unavailable(t, "FUSE", err)
+		Unavailable(t, "FUSE", err)
 	}
 }
 

@@ -83,8 +83,9 @@ func StopAll() {
 	}
 }
 
-// unavailable fails the test under CI and skips it otherwise.
-func unavailable(t testing.TB, what string, err error) {
+// Unavailable fails the test under CI and skips it otherwise: for a server
+// or a kernel feature the test needs and this machine lacks.
+func Unavailable(t testing.TB, what string, err error) {
 	t.Helper()
 	msg := fmt.Sprintf("%s unavailable: %v", what, err)
 	if os.Getenv("CI") == "true" {
@@ -116,7 +117,7 @@ func (l *lazy[T]) get(t testing.TB, what string, start func() (T, error)) T {
 		l.done = true
 	}
 	if l.err != nil {
-		unavailable(t, what, l.err)
+		Unavailable(t, what, l.err)
 	}
 	return l.srv
 }
