@@ -120,6 +120,21 @@ func TestCredentialsFileFollowed(t *testing.T) {
 			var keys []string
 			require.NoError(t, s2.List(ctx, providers.ListOptions{Prefix: key}, func(e providers.Entry) error { keys = append(keys, e.Key); return nil }))
 			require.Equal(t, []string{key, key + ".copy"}, keys)
+
+			// Rewritten between the address's resolution and Open: the store
+			// signs with what the file holds at Open, even for a first Put
+			// (which a refusal would not send again).
+			path3 := filepath.Join(t.TempDir(), "creds")
+			testenv.WriteCredentials(t, path3, tc.bad)
+			a, err := providers.ParseAddress(srv.TokenAddress(c))
+			require.NoError(t, err)
+			require.NoError(t, credfile.UseFile(&a, path3))
+			testenv.WriteCredentials(t, path3, tc.good)
+			s3, err := Open(ctx, a, Options{Transport: srv.HTTPClient(), CredentialsInterval: time.Hour})
+			require.NoError(t, err)
+			defer s3.Close()
+			_, err = s3.Put(ctx, key+".3", strings.NewReader("v3"), 2, providers.PutOptions{})
+			require.NoError(t, err)
 		})
 	}
 }

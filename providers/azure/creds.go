@@ -44,11 +44,12 @@ type fileCreds struct {
 }
 
 // newFileCreds follows a.CredentialsFile (looked at once per interval at
-// most; 0: credfile.DefaultInterval) for a store of kind opened with key
-// (shared key) or sas; nil when there is no file or the kind has nothing
-// to follow.
+// most; 0: credfile.DefaultInterval) for a store of kind (CredSharedKey or
+// CredSAS) opened with key (shared key) or sas; nil when there is no file.
+// The file's credentials as read now are applied at once: they may be
+// newer than the ones the address was resolved with.
 func newFileCreds(a providers.Address, kind string, key *blob.SharedKeyCredential, sas string, interval time.Duration) (*fileCreds, error) {
-	if a.CredentialsFile == "" || (kind != CredSharedKey && kind != CredSAS) {
+	if a.CredentialsFile == "" {
 		return nil, nil
 	}
 	src, err := credfile.NewSource(a.Scheme, a.CredentialsFile, interval)
@@ -59,7 +60,9 @@ func newFileCreds(a providers.Address, kind string, key *blob.SharedKeyCredentia
 	if kind == CredSAS {
 		f.base, _ = url.ParseQuery(sas) // checked by Open
 	}
-	_, f.gen = src.Current()
+	c, gen := src.Current()
+	f.use(c)
+	f.gen = gen
 	return f, nil
 }
 
@@ -70,18 +73,24 @@ func (f *fileCreds) apply(c credfile.Creds, gen uint64) url.Values {
 	defer f.mu.Unlock()
 	if gen > f.gen { // a request that read the file before another one applied a change must not undo it
 		f.gen = gen
-		switch f.kind {
-		case CredSharedKey:
-			if c.Secret != "" {
-				_ = f.key.SetAccountKey(c.Secret) // not base64: the last good key stays
-			}
-		case CredSAS:
-			if q, err := url.ParseQuery(c.SAS); err == nil && c.SAS != "" {
-				f.sas = q
-			}
-		}
+		f.use(c)
 	}
 	return f.sas
+}
+
+// use takes c's values of the store's kind; a value that does not parse
+// leaves the last good one. Called with mu held (or before f is shared).
+func (f *fileCreds) use(c credfile.Creds) {
+	switch f.kind {
+	case CredSharedKey:
+		if c.Secret != "" {
+			_ = f.key.SetAccountKey(c.Secret) // not base64: the last good key stays
+		}
+	case CredSAS:
+		if q, err := url.ParseQuery(c.SAS); err == nil && c.SAS != "" {
+			f.sas = q
+		}
+	}
 }
 
 // refresh applies the file's current credentials (Presign signs with the

@@ -192,7 +192,6 @@ func (s *Store) followFile(a providers.Address, co *container.ClientOptions, sas
 		return err
 	}
 	co.PerCallPolicies = append(co.PerCallPolicies, fc)
-	s.clientOpt = co.ClientOptions
 	s.creds = fc
 	return nil
 }
