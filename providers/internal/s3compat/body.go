@@ -64,10 +64,22 @@ func (e *ExactReader) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	if err == io.EOF {
-		e.err = fmt.Errorf("reader ended %d bytes short of the size given", e.remaining)
-		return 0, e.err
+		return 0, e.short(e.remaining)
 	}
 	return n, err
+}
+
+// short records and returns the error of a reader n bytes short of the size.
+func (e *ExactReader) short(n int64) error {
+	e.err = fmt.Errorf("reader ended %d bytes short of the size given", n)
+	return e.err
+}
+
+// long records and returns the error of a reader holding more bytes than
+// the size.
+func (e *ExactReader) long() error {
+	e.err = errors.New("reader holds more bytes than the size given")
+	return e.err
 }
 
 // checkEmpty fails when r still has a byte.
@@ -76,8 +88,7 @@ func (e *ExactReader) checkEmpty() error {
 	for {
 		n, err := e.r.Read(b[:])
 		if n > 0 {
-			e.err = errors.New("reader holds more bytes than the size given")
-			return e.err
+			return e.long()
 		}
 		if err == io.EOF {
 			return nil

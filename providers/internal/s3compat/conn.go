@@ -3,7 +3,6 @@ package s3compat
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -86,11 +85,9 @@ func (e *ExactReader) writeWhole(w io.Writer, n int64) (int64, error, bool) {
 	case *bytes.Reader:
 		switch held := int64(r.Len()); {
 		case held < e.remaining:
-			e.err = fmt.Errorf("reader ended %d bytes short of the size given", e.remaining-held)
-			return 0, e.err, true
+			return 0, e.short(e.remaining - held), true
 		case held > e.remaining:
-			e.err = fmt.Errorf("reader holds more bytes than the size given")
-			return 0, e.err, true
+			return 0, e.long(), true
 		}
 		m, err := r.WriteTo(w)
 		e.remaining -= m
@@ -125,8 +122,7 @@ func (e *ExactReader) writeWhole(w io.Writer, n int64) (int64, error, bool) {
 		}
 		e.remaining -= m
 		if err == nil && e.remaining > 0 {
-			e.err = fmt.Errorf("reader ended %d bytes short of the size given", e.remaining)
-			err = e.err
+			err = e.short(e.remaining)
 		}
 		return m, err, true
 	}
