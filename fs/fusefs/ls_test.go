@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/byobfs/byob/cache"
 	byobfs "github.com/byobfs/byob/fs"
@@ -253,4 +254,48 @@ func TestKernelNeverKeepsEmptyListing(t *testing.T) {
 		_, err = d.Seek(0, io.SeekStart)
 		require.NoError(t, err)
 	}
+}
+
+// A handle whose entries go into the kernel's copy, rewound before it read
+// to the end, starts over its own listing, the one that copy is of: not a
+// newer listing (which would fill the copy with another listing's names
+// under the old one's generation). A new open then sees the newer listing.
+func TestKernelCopyRewindKeepsListing(t *testing.T) {
+	const ttl = 200 * time.Millisecond
+	st := mem.New(mem.DefaultOptions())
+	var want []string
+	for i := range 2000 {
+		k := fmt.Sprintf("f%04d", i)
+		put(t, st, "d/"+k, []byte("x"))
+		want = append(want, k)
+	}
+	mnt := testMount(t, newFS(t, st, func(o *byobfs.Options, _ *cache.Options) { o.DirTTL, o.AttrTTL = ttl, ttl }), MountOptions{})
+	dir := filepath.Join(mnt, "d")
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY, 0)
+	require.NoError(t, err)
+	defer unix.Close(fd)
+	buf := make([]byte, 4096)
+	n, err := unix.Getdents(fd, buf)
+	require.NoError(t, err)
+	require.Positive(t, n) // a first page of entries only
+
+	put(t, st, "d/new", []byte("y"))
+	time.Sleep(ttl + 100*time.Millisecond)
+	_, err = unix.Seek(fd, 0, 0)
+	require.NoError(t, err)
+	var got []string
+	for {
+		n, err := unix.Getdents(fd, buf)
+		require.NoError(t, err)
+		if n == 0 {
+			break
+		}
+		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
+		got = append(got, names...)
+	}
+	require.Equal(t, want, got, "the rewound handle reads its own listing, each name once")
+
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, len(want)+1, "a new open sees the newer listing")
 }
