@@ -308,12 +308,19 @@ func (n *Node) acquireW(ctx context.Context, trunc, created bool) (*wfile, error
 
 // newStagingFile creates an empty staging file for the file of inode ino.
 func (f *FS) newStagingFile(ino uint64) (*os.File, string, error) {
-	f.mu.Lock()
-	f.seq++
-	path := filepath.Join(f.staging, fmt.Sprintf("w%d-%d", ino, f.seq))
-	f.mu.Unlock()
+	path := f.stagingPath("w", ino, "")
 	file, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	return file, path, err
+}
+
+// stagingPath names a new file in the staging directory: prefix, the
+// inode, a sequence number unique in this FS, and suffix.
+func (f *FS) stagingPath(prefix string, ino uint64, suffix string) string {
+	f.mu.Lock()
+	f.seq++
+	seq := f.seq
+	f.mu.Unlock()
+	return filepath.Join(f.staging, fmt.Sprintf("%s%d-%d%s", prefix, ino, seq, suffix))
 }
 
 // fillLocked copies the file's current content (its write-back entry, else

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -97,11 +96,9 @@ func (b *writeBack) nextLocked() *wbEntry {
 // entry is pending is. A staging file longer than size is copied.
 func (b *writeBack) stage(ctx context.Context, n *Node, w *wfile, key string, size int64, mtime time.Time) error {
 	f := b.f
-	f.mu.Lock()
-	f.seq++
-	seq := f.seq
-	f.mu.Unlock()
-	path := filepath.Join(f.staging, fmt.Sprintf("wb%d-%d-%d", n.ino, seq, time.Now().UnixNano()))
+	// The time tells it from the entries of earlier mounts (whose
+	// sequence numbers started over).
+	path := f.stagingPath("wb", n.ino, fmt.Sprintf("-%d", time.Now().UnixNano()))
 	handed := w.handOver(path, size)
 	if !handed {
 		if err := copyPrefix(w.file, path, size); err != nil {
