@@ -312,14 +312,10 @@ func (w *wfile) resetTailLocked() {
 	w.tailMu.Unlock()
 }
 
-// dropTailLocked waits for the background writes and lets the tail and the
-// O_DIRECT descriptor go (the file is being discarded).
+// dropTailLocked is resetTailLocked, and lets the O_DIRECT descriptor go
+// too (the file is being discarded).
 func (w *wfile) dropTailLocked() {
-	w.tailWG.Wait()
-	if w.tail != nil {
-		w.tail.release()
-		w.tail = nil
-	}
+	w.resetTailLocked()
 	if w.dfile != nil {
 		w.dfile.Close()
 		w.dfile = nil
