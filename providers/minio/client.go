@@ -45,12 +45,14 @@ func resolveEndpoint(a providers.Address, opts Options) (endpoint, error) {
 	return ep, nil
 }
 
-// buildTransport: see s3compat.BuildTransport.
+// buildTransport: see s3compat.BuildTransport; parts held in memory or
+// in a file leave in one write or with sendfile (s3compat.WholeWrites).
 func buildTransport(opts Options, ep endpoint) (*http.Transport, error) {
 	tr, err := s3compat.BuildTransport(opts, ep)
 	if err != nil {
 		return nil, fmt.Errorf("minio: %w", err)
 	}
+	s3compat.WholeWrites(tr)
 	return tr, nil
 }
 

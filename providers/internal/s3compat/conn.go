@@ -191,10 +191,12 @@ func sendFileRange(conn syscall.Conn, f *os.File, off, n int64) (written int64, 
 	return written, serr, true
 }
 
-// wholeWrites makes tr's connections wholeWriteConns. Over TLS the body
+// WholeWrites makes tr's connections wholeWriteConns. Over TLS the body
 // is encrypted through tls.Conn's own buffers and never reaches ReadFrom:
-// the wrapper then changes nothing.
-func wholeWrites(tr *http.Transport) {
+// the wrapper then changes nothing. Only minio-go's multipart parts reach
+// a connection as an ExactReader (its PutObject, and aws-sdk-go-v2 for
+// every body, wrap the body first), so only providers/minio installs it.
+func WholeWrites(tr *http.Transport) {
 	dial := tr.DialContext
 	//lint:ignore SA1019 a caller's transport may still set only Dial: it keeps being used
 	if legacy := tr.Dial; dial == nil && legacy != nil {

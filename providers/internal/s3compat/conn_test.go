@@ -37,7 +37,7 @@ func (c countConn) SyscallConn() (syscall.RawConn, error) {
 	return c.Conn.(syscall.Conn).SyscallConn()
 }
 
-// A PUT through BuildTransport's transport sends a body held in memory in
+// A PUT through BuildTransport's transport with WholeWrites sends a body held in memory in
 // one write (not 32 KiB at a time), with the same bytes; a body of another
 // kind, or one that breaks its size, goes as before.
 func TestWholeWriteThroughTransport(t *testing.T) {
@@ -61,6 +61,7 @@ func TestWholeWriteThroughTransport(t *testing.T) {
 	}}
 	tr, err := BuildTransport(Options{Transport: base}, Endpoint{})
 	require.NoError(t, err)
+	WholeWrites(tr)
 	client := &http.Client{Transport: tr}
 	defer tr.CloseIdleConnections()
 
@@ -113,6 +114,7 @@ func TestWholeWriteThroughTransport(t *testing.T) {
 
 	plain, err := BuildTransport(Options{Transport: &http.Transport{}}, Endpoint{})
 	require.NoError(t, err)
+	WholeWrites(plain)
 	defer plain.CloseIdleConnections()
 	client.Transport = plain
 	er, err = put(io.NewSectionReader(f, 4, int64(len(data))), int64(len(data)))
@@ -162,6 +164,7 @@ func TestWholeWritesKeepsLegacyDial(t *testing.T) {
 	}
 	tr, err := BuildTransport(Options{Transport: base}, Endpoint{})
 	require.NoError(t, err)
+	WholeWrites(tr)
 	defer tr.CloseIdleConnections()
 	resp, err := (&http.Client{Transport: tr}).Get(srv.URL)
 	require.NoError(t, err)

@@ -5,8 +5,9 @@
 //
 // It owns: the Options both backends take and the Capabilities they derive
 // from them (options.go); endpoint, region and TLS transport resolution,
-// with AWS_CA_BUNDLE (endpoint.go), whose plain connections write a body
-// held in memory in one write instead of 32 KiB copies (conn.go); the S3 error-code table and the error
+// with AWS_CA_BUNDLE (endpoint.go); connections that write a body held in
+// memory in one write, and a section of a file with sendfile, instead of
+// 32 KiB copies (conn.go, used by providers/minio); the S3 error-code table and the error
 // classification (errors.go); the key and argument checks made before any
 // request, and the prefix-conflict check (check.go); the exact-size upload
 // body and the mapped download body (body.go); listing pages merged into

@@ -142,6 +142,5 @@ func BuildTransport(opts Options, ep Endpoint) (*http.Transport, error) {
 		tc.MinVersion = tls.VersionTLS13
 	}
 	tr.TLSClientConfig = tc
-	wholeWrites(tr)
 	return tr, nil
 }
