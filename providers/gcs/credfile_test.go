@@ -95,10 +95,17 @@ func TestCredentialsFileFollowed(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(credentialOf(u), sa2+"/"), "signed by the rotated key")
 
-	// A key that does not parse (a half-written file): the last good one stays.
+	// A key that does not parse (a half-written file): the last good one
+	// stays, its account too (the file's sa1 would show in the token).
 	writeKeyFile(t, path, sa1, "-----BEGIN PRIVATE KEY-----\nnot a key\n")
 	time.Sleep(60 * time.Millisecond)
 	_, err = s.Stat(ctx, "k")
 	require.NoError(t, err)
 	require.Equal(t, "Bearer tok-"+sa2, last())
+	// and the file is still followed: the next good key is taken.
+	writeKeyFile(t, path, sa1, key1)
+	time.Sleep(60 * time.Millisecond)
+	_, err = s.Stat(ctx, "k")
+	require.NoError(t, err)
+	require.Equal(t, "Bearer tok-"+sa1, last(), "a good key after a bad one")
 }
