@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/byobfs/byob/cache"
@@ -94,8 +95,11 @@ type FS struct {
 	log     *slog.Logger
 	bsize   int64
 	staging string // directory of staging files
-	caps    providers.Capabilities
-	started time.Time // mount start: the mtime of directories with no newer object seen
+	// stagingNoDirect: the staging directory's file system refused an
+	// O_DIRECT write; later tails go through the page cache at once.
+	stagingNoDirect atomic.Bool
+	caps            providers.Capabilities
+	started         time.Time // mount start: the mtime of directories with no newer object seen
 
 	// prefetch tokens: a buffered channel of MaxInflight slots.
 	prefetch chan struct{}

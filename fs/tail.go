@@ -229,15 +229,15 @@ func (w *wfile) sealLocked(ctx context.Context, st *streamer, t *partMem) error 
 }
 
 // writeStaging writes a sealed tail to the staging file, with O_DIRECT
-// when the file system takes it (a refused write is remembered: the later
-// tails go through the page cache at once).
+// when the file system takes it (a refusal is remembered for the whole FS:
+// the later tails of every file go through the page cache at once).
 func (w *wfile) writeStaging(t *partMem) error {
 	if d := w.direct(); d != nil {
 		_, err := d.WriteAt(t.bytes(), t.off)
 		if err == nil || !cache.DirectRefused(err) {
 			return err
 		}
-		w.dRefused.Store(true)
+		w.n.fs.stagingNoDirect.Store(true)
 	}
 	_, err := w.file.WriteAt(t.bytes(), t.off)
 	return err
@@ -246,7 +246,7 @@ func (w *wfile) writeStaging(t *partMem) error {
 // direct returns the staging file opened with O_DIRECT, opening it once;
 // nil when the file system refuses it.
 func (w *wfile) direct() *os.File {
-	if w.dRefused.Load() {
+	if w.n.fs.stagingNoDirect.Load() {
 		return nil
 	}
 	w.dOnce.Do(func() {

@@ -60,8 +60,6 @@ type wfile struct {
 	tailErr error // GUARDED_BY(tailMu): a background staging write failed
 	dOnce   sync.Once
 	dfile   *os.File // the staging file opened with O_DIRECT (nil: refused)
-	// dRefused: a direct write to dfile was refused; tails skip it.
-	dRefused atomic.Bool
 }
 
 func (w *wfile) sizeLocked() int64 { return w.size.Load() }
