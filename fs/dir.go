@@ -437,7 +437,7 @@ func (n *Node) Mkdir(ctx context.Context, name string, mode os.FileMode) (*Node,
 		return nil, err
 	}
 	dirKey := n.Key()
-	key, err := childKey(dirKey, name)
+	key, _, err := childKey(dirKey, name)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,9 @@
 // which are never shown as files. Names follow package layout: DirEntries
 // names a listing (shadow names for an object hidden by a directory of the
 // same name, shortened long names), DecodeName maps a name to its key for a
-// lookup. Every key seen gets a Node with an inode number from a counter
+// lookup. The name "%%" is the empty key segment: in directory "a/" it is
+// the directory "a//", never "a/" itself, and never a file (a file's key
+// cannot end in "/": creating one is EINVAL). Every key seen gets a Node with an inode number from a counter
 // table, stable for the life of the FS; a rename carries the number to the
 // new key; an unlinked name that is created again is a new inode. The table
 // grows with the keys seen (a few hundred bytes each).

@@ -39,8 +39,12 @@ func (n *Node) Rename(ctx context.Context, name string, newParent *Node, newName
 		return err
 	}
 	dstDirKey := newParent.Key()
-	dstBase, err := childKey(dstDirKey, newName)
+	dstBase, dstDirOnly, err := childKey(dstDirKey, newName)
 	if err != nil {
+		return err
+	}
+	if dstDirOnly && !src.isDir {
+		_, err := fileKey(dstDirKey, newName)
 		return err
 	}
 	dst, err := newParent.Lookup(ctx, newName)

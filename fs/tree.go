@@ -3,6 +3,7 @@ package fs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -259,14 +260,30 @@ func (n *Node) snapshot() Attr {
 	return a
 }
 
-// childKey returns the object key of name in the directory whose key is
-// dirKey.
-func childKey(dirKey, name string) (string, error) {
+// childKey returns the key of name in the directory whose key is dirKey:
+// a file's object key, or a directory's key without its trailing "/".
+// dirOnly is set for the name of an empty key segment ("%%"): dirKey + ""
+// is the directory itself, so only the directory dirKey+"/" can have that
+// name, never a file (its key would end in "/", a directory marker).
+func childKey(dirKey, name string) (key string, dirOnly bool, err error) {
 	seg, err := layout.DecodeName(name)
+	if err != nil {
+		return "", false, err
+	}
+	return dirKey + seg, seg == "", nil
+}
+
+// fileKey returns the object key of a new file name in directory dirKey;
+// ErrInvalidKey for a name only a directory can have (childKey).
+func fileKey(dirKey, name string) (string, error) {
+	key, dirOnly, err := childKey(dirKey, name)
 	if err != nil {
 		return "", err
 	}
-	return dirKey + seg, nil
+	if dirOnly {
+		return "", fmt.Errorf("%q names an empty key segment, which only a directory can have: %w", name, providers.ErrInvalidKey)
+	}
+	return key, nil
 }
 
 // Lookup finds name in directory n. It answers from, in order: nodes only
@@ -282,7 +299,7 @@ func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
 	}
 	f := n.fs
 	dirKey := n.Key()
-	key, err := childKey(dirKey, name)
+	key, dirOnly, err := childKey(dirKey, name)
 	if err != nil {
 		return nil, err
 	}
@@ -294,7 +311,10 @@ func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
 		return c, nil
 	}
 	dn := f.nodes[key+"/"]
-	fn := f.nodes[key]
+	var fn *Node
+	if !dirOnly {
+		fn = f.nodes[key]
+	}
 	l := f.listings[dirKey]
 	negAt, neg := f.negs[key]
 	f.mu.Unlock()
@@ -330,7 +350,7 @@ func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
 	if neg && time.Since(negAt) <= f.opts.NegativeTTL {
 		return nil, providers.ErrNotExist
 	}
-	c, err := f.probe(ctx, key)
+	c, err := f.probe(ctx, key, dirOnly)
 	if errors.Is(err, providers.ErrNotExist) && (layout.IsLongName(name) || strings.HasSuffix(name, layout.ShadowSuffix) || strings.Contains(name, layout.ShadowSuffix+"%")) {
 		l, lerr := n.listing(ctx)
 		if lerr != nil {
@@ -350,14 +370,15 @@ func (n *Node) Lookup(ctx context.Context, name string) (*Node, error) {
 
 // probe looks key up with one List: the object key and the prefix key+"/".
 // A directory wins over an object of the same name (which then shows under
-// its shadow name).
-func (f *FS) probe(ctx context.Context, key string) (*Node, error) {
+// its shadow name). With dirOnly only the prefix counts (the object key is
+// then the parent directory's own marker).
+func (f *FS) probe(ctx context.Context, key string, dirOnly bool) (*Node, error) {
 	var obj *providers.Entry
 	dir := false
 	now := time.Now()
 	err := f.store.List(ctx, providers.ListOptions{Prefix: key, Delimiter: "/"}, func(e providers.Entry) error {
 		switch {
-		case e.Key == key && !e.IsPrefix:
+		case e.Key == key && !e.IsPrefix && !dirOnly:
 			ec := e
 			obj = &ec
 		case e.Key == key+"/" && e.IsPrefix:

@@ -204,7 +204,7 @@ func (n *Node) Create(ctx context.Context, name string, flags int, mode os.FileM
 		return nil, nil, err
 	}
 	dirKey := n.Key()
-	key, err := childKey(dirKey, name)
+	key, err := fileKey(dirKey, name)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -68,7 +68,12 @@
 // A source-only key is copied; a destination-only key is deleted with
 // Options.Delete. A directory marker (a zero-byte key ending in "/" in a
 // store, an empty directory on disk) takes part only with
-// Options.CreateEmptyDirs; otherwise a "x/" key is an ordinary object.
+// Options.CreateEmptyDirs. Between two stores a "x/" key is otherwise an
+// ordinary object. On disk a key ending in "/" names a directory, never a
+// file: an empty "x/" object is a marker (skipped without
+// CreateEmptyDirs), one holding data fails its item (ErrNotFileName; it
+// stays in the bucket), and a local file named "%%", the name of an empty
+// key segment, fails its item at any depth.
 //
 // # Filters
 //

@@ -161,10 +161,14 @@ func (l *localSide) walk(ctx context.Context, dir, dirKey string, stack []devIno
 			continue // FIFOs, sockets, devices
 		}
 		seg := l.namer.NameToKey(name)
-		if strings.Contains(seg, "/") || (dirKey == "" && seg == "" && !typ.IsDir()) {
-			// A "/" cannot be in a segment; a file whose key would be ""
-			// (named "%%" under LayoutNamer) would be the root itself.
-			l.rec.fail(&ItemError{Op: OpCopy, Key: dirKey + seg, Err: fmt.Errorf("%w: name %q maps to a segment with \"/\"", ErrNotFileName, name)})
+		switch {
+		case strings.Contains(seg, "/"):
+			l.rec.fail(&ItemError{Op: OpCopy, Key: dirKey + seg, Err: fmt.Errorf("%w: %s: the name maps to a key segment holding \"/\"", ErrNotFileName, filepath.Join(dir, name))})
+			continue
+		case seg == "" && !typ.IsDir():
+			// "%%" is the name of an empty key segment: a file there
+			// would have a key ending in "/", which names a directory.
+			l.rec.fail(&ItemError{Op: OpCopy, Key: dirKey, Err: fmt.Errorf("%w: %s: %q names an empty key segment, which only a directory can have (rename the file, or --exclude it)", ErrNotFileName, filepath.Join(dir, name), name)})
 			continue
 		}
 		items = append(items, layout.Sibling{Name: name, Key: seg, IsDir: typ.IsDir()})
@@ -271,11 +275,13 @@ func (c ctxReader) Read(p []byte) (int, error) {
 }
 
 // pathOf returns the local path of a relative key, or ErrNotFileName. For a
-// directory marker (dir set) "d/" names the directory d; for a file, a
-// trailing "/" is an empty last segment, which the Namer must escape.
+// directory marker (dir set) "d/" names the directory d; a file's key never
+// ends in "/" (that names a directory).
 func pathOf(root string, namer Namer, key string, dir bool) (string, error) {
 	if dir {
 		key = strings.TrimSuffix(key, "/")
+	} else if strings.HasSuffix(key, "/") {
+		return "", fmt.Errorf("%w: the object's key ends in \"/\", which names a directory on disk", ErrNotFileName)
 	}
 	if key == "" {
 		return root, nil

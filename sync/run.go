@@ -38,7 +38,7 @@ func Run(ctx context.Context, src, dst Side, opts Options) (Report, error) {
 	if index == nil {
 		index = noIndex{}
 	}
-	s, d := makeSide(src, &opts, index, rec), makeSide(dst, &opts, index, rec)
+	s, d := makeSide(src, dst, &opts, index, rec), makeSide(dst, src, &opts, index, rec)
 	x := &executor{src: s, dst: d, sameStore: src.Store != nil && dst.Store != nil && sameStore(src, dst),
 		opts: &opts, index: index, lim: newLimiter(opts.BwLimit), rec: rec}
 	err = execute(ctx, s, d, x, f, &opts, rec)
@@ -48,9 +48,11 @@ func Run(ctx context.Context, src, dst Side, opts Options) (Report, error) {
 	return r, err
 }
 
-func makeSide(s Side, opts *Options, index Index, rec *recorder) side {
+// makeSide builds side s of a run whose other side is other.
+func makeSide(s, other Side, opts *Options, index Index, rec *recorder) side {
 	if s.Store != nil {
-		return &storeSide{store: s.Store, name: s.Name, prefix: normPrefix(s.Prefix), dirs: opts.CreateEmptyDirs, index: index}
+		return &storeSide{store: s.Store, name: s.Name, prefix: normPrefix(s.Prefix), dirs: opts.CreateEmptyDirs,
+			markers: other.Store == nil, index: index}
 	}
 	root, _ := filepath.Abs(s.LocalDir)
 	return &localSide{root: root, namer: opts.Namer, copyLinks: opts.CopyLinks, dirs: opts.CreateEmptyDirs,

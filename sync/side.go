@@ -48,7 +48,11 @@ type storeSide struct {
 	name   string // index namespace
 	prefix string // "" or ending in "/"
 	dirs   bool   // zero-byte keys ending in "/" are directory markers
-	index  Index
+	// markers: the other side is a local directory, where a key ending
+	// in "/" names a directory, never a file: an empty one is a marker
+	// (made with dirs, skipped without), one holding data fails its item.
+	markers bool
+	index   Index
 }
 
 var _ side = (*storeSide)(nil)
@@ -77,8 +81,11 @@ func (s *storeSide) list(ctx context.Context, fn func(entry) error) error {
 		if len(pe.Checksums) > 0 {
 			e.sums = contentSums(pe.ObjectInfo)
 		}
-		if s.dirs && pe.Size == 0 && strings.HasSuffix(rel, "/") {
-			e.dir = true
+		if pe.Size == 0 && strings.HasSuffix(rel, "/") {
+			if s.markers && !s.dirs {
+				return nil
+			}
+			e.dir = s.dirs
 		}
 		return fn(e)
 	})
