@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -423,7 +422,8 @@ func (n *Node) ReadDir(ctx context.Context) ([]DirEntry, error) {
 
 // Mkdir makes directory name: a "name/" marker object where the store can
 // hold one, else a directory only this mount knows until a file is put in it.
-func (n *Node) Mkdir(ctx context.Context, name string, mode os.FileMode) (*Node, error) {
+// It shows the mount's owner and DirMode.
+func (n *Node) Mkdir(ctx context.Context, name string) (*Node, error) {
 	f := n.fs
 	if err := f.readOnly(); err != nil {
 		return nil, err
@@ -457,7 +457,6 @@ func (n *Node) Mkdir(ctx context.Context, name string, mode os.FileMode) (*Node,
 	c := f.nodeFor(key+"/", true)
 	c.mu.Lock()
 	c.removed = false
-	c.mode = mode.Perm()
 	c.attr.Mtime = time.Now()
 	c.mu.Unlock()
 	f.added(dirKey, c)

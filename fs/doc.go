@@ -278,9 +278,18 @@
 //
 // # chmod, chown, extended attributes
 //
-//   - chmod is accepted and kept in memory for the node's life (shown by
-//     stat, not stored in the bucket, not enforced beyond the kernel's checks).
-//   - chown to the mount's own UID/GID is a no-op; to anyone else EPERM.
+//   - Ownership and permission bits are the mount's: every file shows
+//     Options.UID, GID and FileMode, every directory DirMode, whatever
+//     mode create(2) or mkdir(2) asked for. fusefs mounts with
+//     default_permissions, so with allow_other the kernel grants other
+//     users exactly what those bits say.
+//   - chmod to the mode shown, and chown to the mount's own UID/GID, are
+//     accepted and change nothing; any other chmod or chown is EPERM.
+//     Nothing is kept that could revert later (the bucket has no place
+//     for a mode that every listing would show; rclone's "mode" metadata
+//     would need a HEAD per file for `ls -l`), so `cp -a` and `rsync -a`
+//     report the modes they could not set; `cp -r --preserve=timestamps`
+//     and `rsync -rt` do not try.
 //   - Extended attributes: "user.byob.key" (layout.XattrKey) reads the
 //     node's object key (a directory's prefix); every other "user." name is
 //     ENODATA, names in other namespaces (security., system., trusted.)

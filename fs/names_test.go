@@ -40,7 +40,7 @@ func storeObjects(t *testing.T, st providers.Store) map[string]string {
 
 // writeFile creates (or truncates) name in dir through the core and closes it.
 func writeFile(ctx context.Context, dir *Node, name, content string) error {
-	_, h, err := dir.Create(ctx, name, syscall.O_WRONLY|syscall.O_TRUNC, 0o644, 0)
+	_, h, err := dir.Create(ctx, name, syscall.O_WRONLY|syscall.O_TRUNC, 0)
 	if err != nil {
 		return err
 	}
@@ -89,11 +89,11 @@ func TestEmptySegmentIsADirectory(t *testing.T) {
 
 			// A file named "%%" cannot exist: its key would end in "/".
 			// Where the directory "%%" exists, creating the file is EISDIR.
-			_, _, err = a.Create(ctx, "%%", syscall.O_WRONLY, 0o644, 0)
+			_, _, err = a.Create(ctx, "%%", syscall.O_WRONLY, 0)
 			require.Equal(t, syscall.EISDIR, Errno(err))
-			_, _, err = in.Create(ctx, "%%", syscall.O_WRONLY, 0o644, 0)
+			_, _, err = in.Create(ctx, "%%", syscall.O_WRONLY, 0)
 			require.Equal(t, syscall.ENOTDIR, Errno(err))
-			_, _, err = f.Root().Create(ctx, "%%", syscall.O_WRONLY, 0o644, 0)
+			_, _, err = f.Root().Create(ctx, "%%", syscall.O_WRONLY, 0)
 			require.Equal(t, syscall.EINVAL, Errno(err))
 			// Writing %%/top.txt goes below the empty segment.
 			require.NoError(t, writeFile(ctx, e, "top.txt", "new"))
@@ -125,7 +125,7 @@ func TestMkdirEmptySegment(t *testing.T) {
 	f := newTestFS(t, st, nil)
 	a, err := f.Root().Lookup(ctx, "a")
 	require.NoError(t, err)
-	d, err := a.Mkdir(ctx, "%%", 0o755)
+	d, err := a.Mkdir(ctx, "%%")
 	require.NoError(t, err)
 	require.Equal(t, "a//", d.Key())
 	_, err = st.Stat(ctx, "a//")
@@ -166,7 +166,7 @@ func nameOps(t *testing.T, seed uint64, steps int) {
 		for _, n := range p[:len(p)-1] {
 			c, err := d.Lookup(ctx, n)
 			if errors.Is(err, providers.ErrNotExist) && mk {
-				c, err = d.Mkdir(ctx, n, 0o755)
+				c, err = d.Mkdir(ctx, n)
 			}
 			if err != nil {
 				return nil, err
@@ -220,7 +220,7 @@ func nameOps(t *testing.T, seed uint64, steps int) {
 		case 2:
 			desc = "mkdir " + strings.Join(p, "/")
 			if d, err := dirOf(p, true); err == nil {
-				d.Mkdir(ctx, p[len(p)-1], 0o755)
+				d.Mkdir(ctx, p[len(p)-1])
 			}
 		case 3:
 			q := randPath()

@@ -50,7 +50,6 @@ type Node struct {
 	listed    bool      // attr came from a directory listing: trusted for DirTTL
 	remote    bool      // the object exists on the server as far as we know
 	removed   bool      // unlinked or overwritten: Nlink 0
-	mode      os.FileMode
 	w         *wfile    // open write state, nil when none
 	pending   *wbEntry  // newest write-back entry not yet uploaded
 	openVer   string    // Version at the last open (FOPEN_KEEP_CACHE)
@@ -216,6 +215,15 @@ func (n *Node) revalidate(ctx context.Context) error {
 	return nil
 }
 
+// permBits are the permission bits n shows: the mount's FileMode or
+// DirMode (chmod cannot change them, see Setattr).
+func (n *Node) permBits() os.FileMode {
+	if n.isDir {
+		return n.fs.opts.DirMode.Perm()
+	}
+	return n.fs.opts.FileMode.Perm()
+}
+
 // snapshot builds Attr from the in-memory state.
 func (n *Node) snapshot() Attr {
 	f := n.fs
@@ -225,17 +233,11 @@ func (n *Node) snapshot() Attr {
 	a.Ino = n.ino
 	a.UID, a.GID = f.opts.UID, f.opts.GID
 	a.Nlink = 1
+	a.Mode = n.permBits()
 	if n.isDir {
-		a.Mode = os.ModeDir | f.opts.DirMode
+		a.Mode |= os.ModeDir
 		a.Nlink = 2
-		if n.mode != 0 {
-			a.Mode = os.ModeDir | n.mode.Perm()
-		}
 	} else {
-		a.Mode = f.opts.FileMode
-		if n.mode != 0 {
-			a.Mode = n.mode.Perm()
-		}
 		if n.w != nil {
 			a.Size = n.w.sizeLocked()
 			if !n.w.mtime.IsZero() {

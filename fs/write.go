@@ -182,8 +182,9 @@ func (n *Node) Open(ctx context.Context, flags int, pid uint32) (*Handle, error)
 }
 
 // Create makes file name in directory n and opens it for writing. The file
-// exists only in this mount until its first upload (at flush or close).
-func (n *Node) Create(ctx context.Context, name string, flags int, mode os.FileMode, pid uint32) (*Node, *Handle, error) {
+// exists only in this mount until its first upload (at flush or close). It
+// shows the mount's owner and FileMode, whatever mode create(2) asked for.
+func (n *Node) Create(ctx context.Context, name string, flags int, pid uint32) (*Node, *Handle, error) {
 	f := n.fs
 	if err := f.readOnly(); err != nil {
 		return nil, nil, err
@@ -214,7 +215,6 @@ func (n *Node) Create(ctx context.Context, name string, flags int, mode os.FileM
 	c = f.nodeFor(key, false)
 	c.mu.Lock()
 	c.removed = false
-	c.mode = mode.Perm()
 	c.attr = Attr{Mtime: time.Now()}
 	c.mu.Unlock()
 	w, err := c.acquireW(ctx, true, true)
@@ -666,27 +666,31 @@ func (h *Handle) Release(ctx context.Context) error {
 type SetAttr struct {
 	Size  *int64
 	Mtime *time.Time
-	Mode  *os.FileMode
-	UID   *uint32
-	GID   *uint32
+	// Mode holds the permission bits asked for, setuid, setgid and sticky
+	// included (chmod's 07777).
+	Mode *os.FileMode
+	UID  *uint32
+	GID  *uint32
 }
 
 // Setattr changes attributes (see doc.go for chmod/chown/utimens). h is the
-// handle of ftruncate/futimens, or nil.
+// handle of ftruncate/futimens, or nil. Ownership and permission bits are
+// the mount's (Options UID, GID, FileMode, DirMode): a chown or chmod to
+// what is shown is accepted and changes nothing, any other is
+// ErrNotPermitted (EPERM), so a mode is never shown that would later
+// revert.
 func (n *Node) Setattr(ctx context.Context, in SetAttr, h *Handle) (Attr, error) {
 	f := n.fs
 	if in.UID != nil && *in.UID != f.opts.UID || in.GID != nil && *in.GID != f.opts.GID {
+		return Attr{}, ErrNotPermitted
+	}
+	if in.Mode != nil && *in.Mode != n.permBits() {
 		return Attr{}, ErrNotPermitted
 	}
 	if (in.Size != nil || in.Mtime != nil) && !n.isDir {
 		if err := f.readOnly(); err != nil {
 			return Attr{}, err
 		}
-	}
-	if in.Mode != nil {
-		n.mu.Lock()
-		n.mode = in.Mode.Perm()
-		n.mu.Unlock()
 	}
 	if n.isDir {
 		if in.Mtime != nil {

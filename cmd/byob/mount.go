@@ -69,7 +69,7 @@ README, "Names"). The source shown in /proc/mounts is the redacted address.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&f.readOnly, "read-only", false, "refuse every change (EROFS)")
-	fl.BoolVar(&f.allowOther, "allow-other", false, "let other users use the mount (turns on default_permissions)")
+	fl.BoolVar(&f.allowOther, "allow-other", false, "let other users use the mount; the kernel enforces --uid, --gid, --file-mode and --dir-mode for them (default_permissions, always on)")
 	fl.BoolVar(&f.writeBack, "write-back", false, "close returns once data is staged and journaled; uploads run in the background")
 	fl.DurationVar(&f.syncInterval, "sync-interval", time.Second, "with --write-back: how often staged files and their journal are synced to the cache's disk (what a machine crash may lose)")
 	fl.IntVar(&f.writeBackUploads, "write-back-uploads", 32, "with --write-back: uploads running at once")

@@ -20,7 +20,9 @@ import (
 
 // MountOptions configure the kernel side of a mount.
 type MountOptions struct {
-	// AllowOther lets other users than the mounting one use the mount.
+	// AllowOther lets other users than the mounting one use the mount. The
+	// kernel then checks every access against the owner and permission
+	// bits shown (default_permissions is always on).
 	AllowOther bool
 	// FsName is the source shown in /proc/mounts: the store's redacted
 	// address, never one holding a secret.
@@ -89,6 +91,10 @@ func mount(mountpoint string, root gofs.InodeEmbedder, rootIno uint64, fo byobfs
 		MaxBackground: opts.MaxBackground,
 		DirectMount:   true,
 	}
+	// The kernel checks permissions against the owner and mode each node
+	// shows (uid, gid, file and dir modes): with allow_other, other users
+	// get exactly what those bits grant them.
+	mo.Options = append(mo.Options, "default_permissions")
 	if fo.ReadOnly {
 		mo.Options = append(mo.Options, "ro")
 	}

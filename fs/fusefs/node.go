@@ -129,7 +129,10 @@ func (n *node) Setattr(ctx context.Context, fh gofs.FileHandle, in *fuse.SetAttr
 		sa.Mtime = &v
 	}
 	if v, ok := in.GetMode(); ok {
-		m := os.FileMode(v & 0o7777)
+		m := os.FileMode(v & 0o777)
+		if v&0o7000 != 0 {
+			m |= os.ModeSetuid // any of setuid, setgid, sticky: never shown, so never equal
+		}
 		sa.Mode = &m
 	}
 	if v, ok := in.GetUID(); ok {
@@ -251,7 +254,7 @@ func (d *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
 }
 
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	c, err := n.n.Mkdir(ctx, name, os.FileMode(mode&0o7777))
+	c, err := n.n.Mkdir(ctx, name)
 	if err != nil {
 		return nil, errno(err)
 	}
@@ -259,7 +262,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 }
 
 func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	c, h, err := n.n.Create(ctx, name, int(flags), os.FileMode(mode&0o7777), callerPid(ctx))
+	c, h, err := n.n.Create(ctx, name, int(flags), callerPid(ctx))
 	if err != nil {
 		return nil, nil, 0, errno(err)
 	}
