@@ -312,3 +312,49 @@ func TestClosedCache(t *testing.T) {
 	require.True(t, errors.Is(err, ErrClosed))
 	require.True(t, strings.HasSuffix(c.Dir(), "cache"))
 }
+
+// AdoptStore moves write-back entries (logged and indexed) and upload
+// journals from one store ID to another, durably; other stores' entries
+// and a journal the new ID already has for that key stay.
+func TestAdoptStore(t *testing.T) {
+	ctx := context.Background()
+	opts := testOptions(t)
+	c, err := Open(opts)
+	require.NoError(t, err)
+	indexed := &WriteBack{Store: "old", Key: "a", StagingPath: "/tmp/a", Size: 1, State: WriteBackStaged}
+	require.NoError(t, c.PutWriteBack(ctx, indexed))
+	logged := &WriteBack{Store: "old", Key: "b", StagingPath: "/tmp/b", Size: 2, State: WriteBackStaged}
+	require.NoError(t, c.AppendWriteBack(ctx, logged))
+	other := &WriteBack{Store: "other", Key: "c", StagingPath: "/tmp/c", Size: 3, State: WriteBackStaged}
+	require.NoError(t, c.PutWriteBack(ctx, other))
+	for _, j := range []providers.UploadJournal{
+		{Store: "old", Key: "big", UploadID: "u1", Parts: []providers.JournalPart{{Number: 1, Size: 5}}},
+		{Store: "old", Key: "both", UploadID: "u2"},
+		{Store: "new", Key: "both", UploadID: "u3"},
+	} {
+		require.NoError(t, c.SaveUpload(ctx, &j))
+	}
+	n, err := c.AdoptStore(ctx, "old", "new")
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	crash(t, c)
+
+	c = openTest(t, opts)
+	stores := map[string]string{}
+	require.NoError(t, c.ListWriteBack(ctx, func(wb WriteBack) error { stores[wb.Key] = wb.Store; return nil }))
+	require.Equal(t, map[string]string{"a": "new", "b": "new", "c": "other"}, stores)
+	j, err := c.LoadUpload(ctx, "new", "big")
+	require.NoError(t, err)
+	require.NotNil(t, j)
+	require.Equal(t, "u1", j.UploadID)
+	require.Len(t, j.Parts, 1)
+	j, err = c.LoadUpload(ctx, "new", "both")
+	require.NoError(t, err)
+	require.Equal(t, "u3", j.UploadID, "a journal the new ID has is kept")
+	j, err = c.LoadUpload(ctx, "old", "both")
+	require.NoError(t, err)
+	require.NotNil(t, j, "the one it could not move stays under the old ID")
+	j, err = c.LoadUpload(ctx, "old", "big")
+	require.NoError(t, err)
+	require.Nil(t, j)
+}

@@ -15,6 +15,14 @@
 // <nonce> is random per write, so a re-fetched or rewritten block never
 // reuses the name of a file an evictor or reader may still be handling.
 //
+// # Store IDs
+//
+// "store" in every key below is the caller's store ID
+// (providers.Address.StoreID: scheme, endpoint, bucket and sub-path,
+// never credentials), so two teams on one bucket never share an entry.
+// AdoptStore moves the write-back entries and upload journals of an ID a
+// store had before to its current one.
+//
 // # Key encoding
 //
 // Composite keys are byte strings. A component that is not the last one is

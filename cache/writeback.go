@@ -8,6 +8,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/byobfs/byob/providers"
 )
 
 // WriteBackState is where a mount write-back entry stands.
@@ -116,4 +118,60 @@ func (c *Cache) ListWriteBack(ctx context.Context, fn func(WriteBack) error) err
 		}
 	}
 	return nil
+}
+
+// AdoptStore moves the write-back entries and upload journals recorded
+// under the store ID from to the store ID to, durably, and returns how many
+// it moved: what a store's ID names changed, and what was acknowledged or
+// half uploaded under the old ID must be uploaded under the new one. A
+// journal whose key already has one under to is left where it is.
+func (c *Cache) AdoptStore(ctx context.Context, from, to string) (int, error) {
+	if from == to {
+		return 0, nil
+	}
+	var wbs []WriteBack
+	err := c.ListWriteBack(ctx, func(wb WriteBack) error {
+		if wb.Store == from {
+			wbs = append(wbs, wb)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, wb := range wbs {
+		wb.Store = to
+		if err := c.PutWriteBack(ctx, &wb); err != nil {
+			return n, err
+		}
+		n++
+	}
+	var js []providers.UploadJournal
+	err = c.ListUploads(ctx, func(j providers.UploadJournal) error {
+		if j.Store == from {
+			js = append(js, j)
+		}
+		return nil
+	})
+	if err != nil {
+		return n, err
+	}
+	for _, j := range js {
+		if cur, err := c.LoadUpload(ctx, to, j.Key); err != nil || cur != nil {
+			if err != nil {
+				return n, err
+			}
+			continue
+		}
+		j.Store = to
+		if err := c.SaveUpload(ctx, &j); err != nil {
+			return n, err
+		}
+		if err := c.DeleteUpload(ctx, from, j.Key); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }

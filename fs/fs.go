@@ -24,8 +24,14 @@ type Options struct {
 	// Store is the bucket the file system shows (already confined to a
 	// team's sub-path by the caller when needed).
 	Store providers.Store
-	// StoreID names the store in the cache index: its redacted address.
+	// StoreID names the store in the cache index (providers.Address.StoreID:
+	// scheme, endpoint, bucket and sub-path; never credentials).
 	StoreID string
+	// FormerStoreIDs are IDs the same store had in the cache before (see
+	// providers.Address.FormerStoreID): New adopts the write-back entries
+	// and upload journals recorded under them, so they are uploaded (or
+	// aborted) as this store's.
+	FormerStoreIDs []string
 	// Cache holds blocks, attributes, listings and write-back entries; its
 	// directory also holds the staging files of writes in progress.
 	Cache *cache.Cache
@@ -198,6 +204,16 @@ func New(opts Options) (*FS, error) {
 		return nil, fmt.Errorf("fs: staging dir: %w", err)
 	}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
+	for _, old := range opts.FormerStoreIDs {
+		n, err := f.cache.AdoptStore(f.ctx, old, opts.StoreID)
+		if err != nil {
+			f.cancel()
+			return nil, fmt.Errorf("fs: adopting the cache entries of %s: %w", old, err)
+		}
+		if n > 0 {
+			f.log.Info("adopted cache entries recorded under the store's former ID", "entries", n, "former", old, "id", opts.StoreID)
+		}
+	}
 	root := f.nodeFor("", true)
 	root.attr = Attr{Ino: root.ino, Mode: os.ModeDir | f.opts.DirMode}
 	f.wb = newWriteBack(f)

@@ -332,3 +332,34 @@ func TestReadViewMatchesRead(t *testing.T) {
 	}
 	require.Positive(t, inPlace, "no read was served in place")
 }
+
+// A write-back entry recorded under a store's former ID is adopted and
+// uploaded by the FS of that store, and left alone by another store's.
+func TestFormerStoreIDAdopted(t *testing.T) {
+	ctx := context.Background()
+	c, err := cache.Open(cache.Options{Dir: t.TempDir(), NoSync: true, BlockSize: bs, MaxSize: 1 << 30, MinFree: -1})
+	require.NoError(t, err)
+	defer c.Close()
+	staged := t.TempDir() + "/staged"
+	require.NoError(t, os.WriteFile(staged, []byte("acknowledged"), 0o600))
+	require.NoError(t, c.PutWriteBack(ctx, &cache.WriteBack{Store: "old-id", Key: "k.txt", StagingPath: staged,
+		Size: 12, State: cache.WriteBackStaged, Mtime: time.Now(), Created: time.Now()}))
+
+	st := mem.New(mem.DefaultOptions())
+	mk := func(id string, former []string) *FS {
+		f, err := New(Options{Store: st, StoreID: id, FormerStoreIDs: former, Cache: c, WriteBack: true})
+		require.NoError(t, err)
+		return f
+	}
+	other := mk("other-id", nil)
+	require.NoError(t, other.Drain(ctx))
+	other.Close()
+	_, err = st.Stat(ctx, "k.txt")
+	require.ErrorIs(t, err, providers.ErrNotExist)
+
+	f := mk("new-id", []string{"old-id"})
+	require.NoError(t, f.Drain(ctx))
+	f.Close()
+	got := storeObjects(t, st)
+	require.Equal(t, map[string]string{"k.txt": "acknowledged"}, got)
+}

@@ -1,12 +1,25 @@
 package integration
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/integration/testenv"
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/azure"
+	"github.com/byobfs/byob/providers/gcs"
+	"github.com/byobfs/byob/providers/local"
+	"github.com/byobfs/byob/providers/minio"
+	"github.com/byobfs/byob/providers/s3"
+	"github.com/byobfs/byob/providers/transfer"
 )
 
 // byob mount --config FILE MOUNTPOINT shows one directory per team, each
@@ -70,4 +83,123 @@ path = "kappa"
 
 	r = byob(t, env, "unmount", mnt)
 	require.Equal(t, 0, r.code, r)
+}
+
+// teamsBackend is one kind of store two teams share a bucket of.
+type teamsBackend struct {
+	name string
+	addr string // the bucket's address
+	st   providers.Store
+}
+
+func teamsBackends(t *testing.T) []teamsBackend {
+	t.Helper()
+	open := func(opener providers.Opener, addr string) providers.Store {
+		a, err := providers.ParseAddress(addr)
+		require.NoError(t, err)
+		st, _, err := opener(context.Background(), a)
+		require.NoError(t, err)
+		if c, ok := st.(providers.Closer); ok {
+			t.Cleanup(func() { c.Close() })
+		}
+		return st
+	}
+	dir := t.TempDir()
+	s := testenv.MinIO(t)
+	mb := s.NewBucket(t)
+	g := testenv.FakeGCS(t)
+	gb := g.NewBucket(t)
+	az := testenv.Azurite(t)
+	ac := az.NewContainer(t)
+	var out []teamsBackend
+	for _, c := range []struct {
+		name, addr string
+		open       providers.Opener
+	}{
+		{"file", "file://" + dir, local.Opener},
+		{"s3-minio", s.Address(mb, "sdk=minio"), minio.Opener},
+		{"s3-aws", s.Address(mb, "sdk=aws"), s3.Opener},
+		{"gs", g.Address(gb), gcs.Opener},
+		{"az", az.Address(ac), azure.Opener},
+	} {
+		out = append(out, teamsBackend{c.name, c.addr, open(c.open, c.addr)})
+	}
+	return out
+}
+
+// Two teams on one bucket under different sub-paths share nothing through
+// a teams mount: not a name (listings), not a byte (blocks), not a
+// write-back entry replayed after a crash; for every kind of store. (Two
+// teams on one file:// bucket shared the cache's store ID: b listed a's
+// files, and a's write-back entry was replayed into b's path.)
+func TestTeamsOnOneBucketNeverCross(t *testing.T) {
+	requireFUSEMount(t)
+	ctx := context.Background()
+	for _, be := range teamsBackends(t) {
+		t.Run(be.name, func(t *testing.T) {
+			pa, pb := "t-"+be.name+"-a", "t-"+be.name+"-b"
+			put := func(key, data string) {
+				_, err := be.st.Put(ctx, key, strings.NewReader(data), int64(len(data)), providers.PutOptions{})
+				require.NoError(t, err)
+			}
+			get := func(key string) string {
+				b, err := storeBytes(t, be.st, key)
+				if err != nil {
+					return "<" + err.Error() + ">"
+				}
+				return string(b)
+			}
+			put(pa+"/same.txt", "a's bytes")
+			put(pb+"/same.txt", "b's other bytes")
+			put(pa+"/only-a.txt", "a")
+			dir := t.TempDir()
+			cfg := filepath.Join(dir, "config.toml")
+			require.NoError(t, os.WriteFile(cfg, []byte(fmt.Sprintf(`
+[teams.a]
+address = %q
+path = %q
+[teams.b]
+address = %q
+path = %q
+`, be.addr, pa, be.addr, pb)), 0o600))
+			mnt, cacheDir := filepath.Join(dir, "mnt"), filepath.Join(dir, "cache")
+			require.NoError(t, os.Mkdir(mnt, 0o755))
+			m := startMount(t, nil, "", mnt, cacheDir, "--config", cfg)
+			names := func(team string) []string {
+				ents, err := os.ReadDir(filepath.Join(mnt, team))
+				require.NoError(t, err)
+				var out []string
+				for _, e := range ents {
+					out = append(out, e.Name())
+				}
+				return out
+			}
+			read := func(p string) string {
+				b, err := os.ReadFile(filepath.Join(mnt, p))
+				require.NoError(t, err)
+				return string(b)
+			}
+			require.Equal(t, []string{"only-a.txt", "same.txt"}, names("a"))
+			require.Equal(t, "a's bytes", read("a/same.txt"))
+			require.Equal(t, []string{"same.txt"}, names("b"))
+			require.Equal(t, "b's other bytes", read("b/same.txt"))
+			require.NoError(t, os.WriteFile(filepath.Join(mnt, "a", "new.txt"), []byte("written to a"), 0o644))
+			require.Equal(t, []string{"same.txt"}, names("b"))
+			m.stop()
+
+			// A write-back entry of a, killed before its upload, is
+			// uploaded into a's sub-path by the next mount, never b's.
+			m = startMount(t, []string{transfer.CrashEnv + "=fs-after-writeback-ack"}, "", mnt, cacheDir, "--config", cfg, "--write-back")
+			require.NoError(t, os.WriteFile(filepath.Join(mnt, "a", "wb.txt"), []byte("a's write-back"), 0o644))
+			m.crashed("fs-after-writeback-ack")
+			m = startMount(t, nil, "", mnt, cacheDir, "--config", cfg, "--write-back")
+			require.Eventually(t, func() bool { return get(pa+"/wb.txt") == "a's write-back" }, time.Minute, 50*time.Millisecond, get(pa+"/wb.txt"))
+			require.Equal(t, []string{"same.txt"}, names("b"))
+			m.stop()
+			require.Contains(t, get(pb+"/wb.txt"), "not exist")
+			require.Contains(t, get(pb+"/new.txt"), "not exist")
+			require.Equal(t, "b's other bytes", get(pb+"/same.txt"))
+			require.Equal(t, "a's bytes", get(pa+"/same.txt"))
+		})
+	}
 }

@@ -46,15 +46,18 @@ type mountProc struct {
 
 var pidRE = regexp.MustCompile(`\(pid (\d+)\)`)
 
-// startMount mounts addr on mnt with the built binary (--daemon), its cache
-// in cacheDir. The daemon's stderr lands in a log file of its own TMPDIR
+// startMount mounts addr (or, when "", every team of the --config given in
+// flags) on mnt with the built binary (--daemon), its cache in cacheDir. The daemon's stderr lands in a log file of its own TMPDIR
 // (see daemonize), read by crashed.
 func startMount(t *testing.T, env []string, addr, mnt, cacheDir string, flags ...string) *mountProc {
 	t.Helper()
 	requireFUSEMount(t)
 	logDir := t.TempDir()
 	args := append([]string{"mount", "--daemon", "--cache-dir", cacheDir}, flags...)
-	args = append(args, addr, mnt)
+	if addr != "" { // none: every team of the --config among flags
+		args = append(args, addr)
+	}
+	args = append(args, mnt)
 	r := byob(t, append([]string{"TMPDIR=" + logDir}, env...), args...)
 	require.Equal(t, 0, r.code, r)
 	m := pidRE.FindStringSubmatch(r.stdout)

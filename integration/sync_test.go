@@ -231,3 +231,33 @@ func TestSyncRefusesOverlapAndBadFlags(t *testing.T) {
 	r = byob(t, nil, "sync", "--shard", "3/2", dir, t.TempDir())
 	require.Equal(t, 2, r.code, r)
 }
+
+// Two teams on one file:// bucket, and two sub-paths of one team, are
+// different places: a sync between them runs (it was refused as an
+// "overlap" because the bucket directory alone was compared) and touches
+// only its destination; a sync into its own source still is refused.
+func TestSyncBetweenTeamsOfOneBucket(t *testing.T) {
+	dir := t.TempDir()
+	bucket := filepath.Join(dir, "bucket")
+	want := makeTree(t, filepath.Join(bucket, "ta", "sub1"), 20, 3)
+	cfg := filepath.Join(dir, "config.toml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`
+[teams.a]
+address = "file://`+bucket+`"
+path = "ta"
+[teams.b]
+address = "file://`+bucket+`"
+path = "tb"
+`), 0o600))
+	env := []string{"BYOB_CACHE_DIR=" + filepath.Join(dir, "cache")}
+	for _, dst := range []string{"a:sub2", "b:sub1"} {
+		r := byob(t, env, "--config", cfg, "sync", "a:sub1", dst)
+		require.Equal(t, 0, r.code, r)
+		team, sub, _ := strings.Cut(dst, ":")
+		require.Equal(t, want, readTree(t, filepath.Join(bucket, "t"+team, sub)), dst)
+	}
+	require.Equal(t, want, readTree(t, filepath.Join(bucket, "ta", "sub1")))
+	r := byob(t, env, "--config", cfg, "sync", "a:", "a:sub1/inner")
+	require.Equal(t, 2, r.code, r)
+	require.Contains(t, r.stderr, "overlap")
+}

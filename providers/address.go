@@ -375,6 +375,56 @@ func JoinKey(a, b string) string {
 	return a + "/" + b
 }
 
+// StoreID names the data the address selects: its scheme, endpoint,
+// bucket (container, directory) and key prefix, with the prefix's leading
+// and trailing "/" trimmed. It holds no credentials and none of the
+// settings that leave the objects meant unchanged (region, tls, sdk, kms,
+// sas, tenant, client_id), so a key rotation or a change of credential
+// source keeps it. Two addresses with one StoreID show the same objects;
+// two teams on one bucket under different sub-paths never share one. The
+// cache keys everything it keeps for a store (listings, blocks, staging
+// files, write-back entries, upload journals) by it.
+func (a Address) StoreID() string {
+	var b strings.Builder
+	b.WriteString(a.Scheme)
+	b.WriteString("://")
+	if a.Scheme == "file" {
+		p := path.Clean(a.Bucket)
+		if sub := strings.Trim(a.Path, "/"); sub != "" {
+			p = strings.TrimSuffix(p, "/") + "/" + sub
+		}
+		b.WriteString(escapePath(p))
+		return b.String()
+	}
+	host := a.Host
+	if a.Endpoint != "" {
+		host = a.Endpoint
+		for _, s := range []string{"https://", "http://"} {
+			host = strings.TrimPrefix(host, s)
+		}
+		host = strings.TrimSuffix(host, "/")
+	}
+	b.WriteString(host)
+	b.WriteString("/")
+	b.WriteString(a.Bucket)
+	if sub := strings.Trim(a.Path, "/"); sub != "" {
+		b.WriteString("/")
+		b.WriteString(escapePath(sub))
+	}
+	return b.String()
+}
+
+// FormerStoreID is the ID caches used for this address before StoreID:
+// the redacted address, and for file:// only its directory (so two teams
+// on one file:// bucket shared it). Only for adopting what a cache holds
+// under it (cache.Cache.AdoptStore); its text is pinned by a test.
+func (a Address) FormerStoreID() string {
+	if a.Scheme == "file" {
+		return "file://" + escapePath(a.Bucket)
+	}
+	return a.Redacted()
+}
+
 // Redacted is the address with every secret replaced by "***": the only
 // form of an address that may be printed or logged.
 func (a Address) Redacted() string {
@@ -383,6 +433,12 @@ func (a Address) Redacted() string {
 	b.WriteString("://")
 	if a.Scheme == "file" {
 		b.WriteString(escapePath(a.Bucket))
+		if a.Path != "" {
+			if !strings.HasSuffix(a.Bucket, "/") {
+				b.WriteString("/")
+			}
+			b.WriteString(escapePath(a.Path))
+		}
 		return b.String()
 	}
 	switch {

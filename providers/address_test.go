@@ -181,3 +181,64 @@ func TestJoinKey(t *testing.T) {
 	require.Equal(t, "a", JoinKey("a", ""))
 	require.Equal(t, "a//b", JoinKey("a/", "/b"))
 }
+
+// StoreID names what selects the data (scheme, endpoint, bucket, sub-path)
+// and nothing else: credentials and settings do not change it, a sub-path
+// does.
+func TestStoreID(t *testing.T) {
+	id := func(s string) string {
+		t.Helper()
+		a, err := ParseAddress(s)
+		require.NoError(t, err)
+		return a.StoreID()
+	}
+	same := [][]string{
+		{"s3://K:S@minio.local:9000/bkt/runs?region=us-east-1&tls=false", "s3://minio.local:9000/bkt/runs/", "s3://K2:S2@minio.local:9000/bkt/runs?sdk=aws&kms=k"},
+		{"az://:KEY@acct/cont/p?endpoint=http://127.0.0.1:10000/devstoreaccount1", "az://acct/cont/p?endpoint=http://127.0.0.1:10000/devstoreaccount1&sas=sv%3Dx"},
+		{"gs://me%40x.iam:KEY@bkt/p", "gs://bkt/p"},
+		{"file:///data/bucket/team/", "file:///data/bucket/team"},
+	}
+	for _, g := range same {
+		for _, s := range g[1:] {
+			require.Equal(t, id(g[0]), id(s), "%s vs %s", g[0], s)
+		}
+	}
+	distinct := []string{
+		"s3://minio.local:9000/bkt/runs", "s3://minio.local:9000/bkt/other", "s3://minio.local:9000/bkt",
+		"s3://minio.local:9000/ckt/runs", "s3://other.local:9000/bkt/runs", "cw://K:S@cwobject.com/bkt/runs",
+		"gs://bkt/p", "gs://bkt/q", "az://acct/cont/p", "az://acct2/cont/p", "file:///data/bucket/a", "file:///data/bucket/b",
+	}
+	seen := map[string]string{}
+	for _, s := range distinct {
+		i := id(s)
+		require.NotContains(t, seen, i, "%s and %s share %s", s, seen[i], i)
+		seen[i] = s
+	}
+	// A team's sub-path joined by configuration names the same data as
+	// the address that spells it out.
+	a, err := ParseAddress("file:///data/bucket")
+	require.NoError(t, err)
+	require.Equal(t, id("file:///data/bucket/team/x"), a.WithPath("team/x").StoreID())
+	require.NotEqual(t, a.WithPath("a").StoreID(), a.WithPath("b").StoreID())
+	require.NotContains(t, id("s3://AKIAXXXX:SECRETXXXX@minio.local:9000/bkt"), "SECRETXXXX")
+	require.NotContains(t, id("s3://AKIAXXXX:SECRETXXXX@minio.local:9000/bkt"), "AKIAXXXX")
+}
+
+// FormerStoreID is what caches were keyed by before StoreID; entries are
+// adopted from it, so its text must not drift.
+func TestFormerStoreIDPinned(t *testing.T) {
+	for in, want := range map[string]string{
+		"file:///data/bucket":                         "file:///data/bucket",
+		"s3://K:S@minio.local:9000/bkt/runs?region=r": "s3://***:***@minio.local:9000/bkt/runs?region=r",
+		"gs://me%40x.iam:KEY@bkt/p":                   "gs://me@x.iam:***@bkt/p",
+		"az://:KEY@acct/cont?sas=x":                   "az://:***@acct/cont?sas=***",
+	} {
+		a, err := ParseAddress(in)
+		require.NoError(t, err)
+		require.Equal(t, want, a.FormerStoreID(), in)
+	}
+	a, err := ParseAddress("file:///data/bucket")
+	require.NoError(t, err)
+	require.Equal(t, "file:///data/bucket", a.WithPath("team").FormerStoreID(), "file:// dropped the sub-path")
+	require.Equal(t, "file:///data/bucket/team", a.WithPath("team").Redacted())
+}

@@ -204,7 +204,8 @@ func (a *app) pendingFromCache(ctx context.Context, dir, uploadTo string) ([]byo
 		}
 	}
 	o := byobfs.DefaultOptions()
-	o.Store, o.StoreID, o.Cache, o.WriteBack, o.Logger = st, t.display(), c, true, a.log
+	o.Store, o.StoreID, o.Cache, o.WriteBack, o.Logger = st, t.storeID(), c, true, a.log
+	o.FormerStoreIDs = []string{t.loc.Address.FormerStoreID()}
 	f, err := byobfs.New(o) // resumes the journaled write-back entries
 	if err != nil {
 		return nil, err

@@ -184,6 +184,14 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 			x.Close()
 		}
 	}
+	// What an older byob recorded under a store's former ID is adopted,
+	// unless several stores of this mount had that ID (teams under one
+	// file:// bucket): its owner cannot be told, so it stays listed by
+	// `byob cache pending` rather than being replayed into the wrong team.
+	formers := map[string]int{}
+	for _, m := range ms {
+		formers[m.t.loc.Address.FormerStoreID()]++
+	}
 	for _, m := range ms {
 		st := m.t.store
 		if p := strings.Trim(m.t.prefix, "/"); p != "" {
@@ -196,7 +204,12 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 			st = counted(st, met)
 		}
 		o := byobfs.DefaultOptions()
-		o.Store, o.StoreID, o.Cache = st, m.t.display(), c
+		o.Store, o.StoreID, o.Cache = st, m.t.storeID(), c
+		if former := m.t.loc.Address.FormerStoreID(); formers[former] == 1 {
+			o.FormerStoreIDs = []string{former}
+		} else {
+			a.log.Warn("cache entries an older byob recorded for several teams under one ID are not replayed; byob cache pending lists them", "id", former)
+		}
 		o.ReadOnly, o.WriteBack = f.readOnly, f.writeBack
 		o.UID, o.GID = uint32(f.uid), uint32(f.gid)
 		o.FileMode, o.DirMode = os.FileMode(fileMode), os.FileMode(dirMode)

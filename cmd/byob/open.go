@@ -27,6 +27,9 @@ func (t *target) close() {
 // display names the target safely (redacted address, or local path).
 func (t *target) display() string { return t.loc.String() }
 
+// storeID names the store and sub-path in a cache (providers.Address.StoreID).
+func (t *target) storeID() string { return t.loc.Address.StoreID() }
+
 // resolve turns what the user typed into a Location, registering its
 // secrets for scrubbing and warning about secrets on the command line.
 func (a *app) resolve(ref string) (config.Location, error) {

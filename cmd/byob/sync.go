@@ -171,6 +171,16 @@ func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) erro
 	switch {
 	case err == nil:
 		defer c.Close()
+		for _, s := range []*syncSideT{src, dst} {
+			if s.side.Store == nil {
+				continue
+			}
+			if n, err := c.AdoptStore(ctx, s.former, s.side.Name); err != nil {
+				return fmt.Errorf("sync index: %w", err)
+			} else if n > 0 {
+				a.log.Info("adopted upload journals recorded under the store's former ID", "journals", n, "id", s.side.Name)
+			}
+		}
 		idx := newCacheIndex(c)
 		defer idx.close() // before c.Close: commits what is pending
 		opts.Index = idx
@@ -242,6 +252,7 @@ type syncSideT struct {
 	side    bsync.Side
 	target  *target
 	display string
+	former  string // the store's former ID in the sync cache (FormerStoreID)
 }
 
 func (s *syncSideT) close() {
@@ -268,9 +279,10 @@ func (a *app) syncSide(ctx context.Context, ref string) (*syncSideT, error) {
 	root.Path = ""
 	st := transfer.NewRetryingStore(t.store, transfer.DefaultRetryPolicy())
 	return &syncSideT{
-		side:    bsync.Side{Store: st, Prefix: strings.TrimSuffix(t.prefix, "/"), Name: root.Redacted()},
+		side:    bsync.Side{Store: st, Prefix: strings.TrimSuffix(t.prefix, "/"), Name: root.StoreID()},
 		target:  t,
 		display: t.display(),
+		former:  root.FormerStoreID(),
 	}, nil
 }
 
@@ -289,7 +301,8 @@ func checkLocalOverlap(a, b *syncSideT) error {
 			return filepath.Clean(s.side.LocalDir)
 		}
 		if s.target != nil && s.target.loc.Address.Scheme == "file" {
-			return filepath.Clean(s.target.loc.Address.Bucket)
+			addr := s.target.loc.Address
+			return filepath.Join(addr.Bucket, filepath.FromSlash(addr.Path))
 		}
 		return ""
 	}
