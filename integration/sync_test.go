@@ -261,3 +261,45 @@ path = "tb"
 	require.Equal(t, 2, r.code, r)
 	require.Contains(t, r.stderr, "overlap")
 }
+
+// A typo in the source of `sync --delete` (a missing directory, a prefix
+// with nothing under it) exits 1 and deletes nothing; an existing empty
+// source needs --allow-empty-source to empty the destination. Through the
+// built binary, on a local directory and on MinIO.
+func TestSyncMissingSourceDeletesNothing(t *testing.T) {
+	s := testenv.MinIO(t)
+	bucket := s.NewBucket(t)
+	dir := t.TempDir()
+	dl := filepath.Join(dir, "dl")
+	want := makeTree(t, dl, 12, 5)
+	env := []string{"BYOB_CACHE_DIR=" + filepath.Join(dir, "cache")}
+	remote := strings.Replace(s.Address(bucket), "/"+bucket+"?", "/"+bucket+"/up?", 1)
+	r := byob(t, env, "sync", dl, remote)
+	require.Equal(t, 0, r.code, r)
+
+	typoLocal := filepath.Join(dir, "dll")
+	typoRemote := strings.Replace(s.Address(bucket), "/"+bucket+"?", "/"+bucket+"/pu?", 1)
+	for _, c := range []struct{ src, dst string }{{typoLocal, remote}, {typoRemote, dl}} {
+		for _, extra := range [][]string{nil, {"-n"}, {"--allow-empty-source"}} {
+			args := append([]string{"sync", "--delete"}, extra...)
+			r := byob(t, env, append(args, c.src, c.dst)...)
+			require.Equal(t, 1, r.code, r)
+			require.Contains(t, r.stderr, "does not exist")
+			require.NotContains(t, r.stderr, s.SecretKey)
+		}
+	}
+	require.Equal(t, want, readTree(t, dl))
+	r = byob(t, env, "sync", remote, filepath.Join(dir, "back"))
+	require.Equal(t, 0, r.code, r)
+	require.Equal(t, want, readTree(t, filepath.Join(dir, "back")), "nothing was deleted in the bucket")
+
+	empty := filepath.Join(dir, "empty")
+	require.NoError(t, os.Mkdir(empty, 0o755))
+	r = byob(t, env, "sync", "--delete", empty, remote)
+	require.Equal(t, 1, r.code, r)
+	require.Contains(t, r.stderr, "--allow-empty-source")
+	r = byob(t, env, "sync", "--delete", "--allow-empty-source", empty, remote)
+	require.Equal(t, 0, r.code, r)
+	r = byob(t, env, "ls", "-R", remote)
+	require.Equal(t, 1, r.code, "the prefix is gone: %v", r)
+}

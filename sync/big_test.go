@@ -36,6 +36,8 @@ func (g genSide) list(ctx context.Context, fn func(entry) error) error {
 	}
 	return nil
 }
+func (g genSide) exists(context.Context) (bool, error) { return true, nil }
+
 func (g genSide) mtime(_ context.Context, e *entry) (time.Time, error) { return e.modTime, nil }
 func (g genSide) sums(context.Context, *entry) ([]providers.Checksum, bool, error) {
 	return nil, false, nil

@@ -65,6 +65,14 @@
 // transfer waits for a commit): what a killed run had not committed is
 // forgotten, and costs one HEAD per object next time, as on a new node.
 //
+// A source that does not exist (a local directory that is missing; a key
+// prefix with no object and no marker under it) fails the run with
+// ErrNoSource and changes nothing: a typo never reads as an empty source.
+// A source that exists but lists nothing at all (before filters and
+// Shard) lets Delete empty the destination only with
+// Options.AllowEmptySource (ErrEmptySource otherwise). A shard whose part
+// of a non-empty source is empty deletes its part of the destination.
+//
 // A source-only key is copied; a destination-only key is deleted with
 // Options.Delete. A directory marker (a zero-byte key ending in "/" in a
 // store, an empty directory on disk) takes part only with

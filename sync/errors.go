@@ -30,6 +30,14 @@ var (
 	// ErrConflict: a local path is a file where a directory is needed or
 	// the reverse.
 	ErrConflict = errors.New("file/directory conflict")
+	// ErrNoSource: the source does not exist (a local directory that is
+	// missing, a key prefix with no object and no marker under it);
+	// nothing was changed.
+	ErrNoSource = errors.New("the source does not exist")
+	// ErrEmptySource: the source exists but lists nothing while Delete
+	// would empty the destination; nothing was deleted (see
+	// Options.AllowEmptySource).
+	ErrEmptySource = errors.New("the source is empty")
 )
 
 // ItemError is one file's failure.

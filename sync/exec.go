@@ -22,6 +22,7 @@ type executor struct {
 	src, dst side
 	// sameStore: both sides are prefixes of one store (server-side Copy).
 	sameStore bool
+	srcSide   Side // the source as given, for messages
 	opts      *Options
 	index     Index
 	lim       *limiter

@@ -139,7 +139,7 @@ func TestMaxDelete(t *testing.T) {
 	src, dst := Side{Store: newMem(), Name: "s"}, Side{Store: newMem(), Name: "d"}
 	putTree(t, dst, nil, someFiles(3))
 	opts := DefaultOptions()
-	opts.Delete, opts.MaxDelete = true, 2
+	opts.Delete, opts.MaxDelete, opts.AllowEmptySource = true, 2, true
 	r, err := Run(context.Background(), src, dst, opts)
 	require.ErrorIs(t, err, ErrMaxDelete)
 	require.Zero(t, r.Deleted)
@@ -182,6 +182,8 @@ func TestBackupDir(t *testing.T) {
 func TestOverlapRefused(t *testing.T) {
 	dir := t.TempDir()
 	m := newMem()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "ab"), 0o755)) // sources exist
+	putTree(t, Side{Store: m}, nil, tree{"a/x": f("x", 1)})
 	cases := []struct {
 		name     string
 		src, dst Side

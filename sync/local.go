@@ -118,6 +118,17 @@ func (l *localSide) list(ctx context.Context, fn func(entry) error) error {
 	return l.walk(ctx, l.root, "", []devIno{idOf(fi)}, fn)
 }
 
+func (l *localSide) exists(context.Context) (bool, error) {
+	_, err := os.Stat(l.root)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil // (a file there fails the listing with ENOTDIR)
+}
+
 func idOf(fi fs.FileInfo) devIno {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return devIno{uint64(st.Dev), st.Ino}

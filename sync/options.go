@@ -79,6 +79,11 @@ type Options struct {
 	Delete bool
 	// DeleteExcluded also removes excluded destination files (with Delete).
 	DeleteExcluded bool
+	// AllowEmptySource lets Delete empty the destination when the source
+	// exists but lists nothing at all (before filters and Shard); without
+	// it such a run deletes nothing and fails with ErrEmptySource. A
+	// source that does not exist always fails (ErrNoSource).
+	AllowEmptySource bool
 	// MaxDelete caps the deletes of one run: more planned deletes than this
 	// and none happens (an error is reported). Negative: no cap.
 	MaxDelete int

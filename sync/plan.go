@@ -135,6 +135,9 @@ type planner struct {
 	delExcl  bool
 	checkers int
 	rec      *recorder
+	// srcSeen counts the source's entries before filters and shard;
+	// written by merge, read after run returns.
+	srcSeen int64
 }
 
 // run lists both sides concurrently, merges them, decides every key
@@ -245,6 +248,7 @@ func (p *planner) merge(ctx context.Context, sc, dc *cursor, ordered, work chan<
 			if s, err = sc.peek(ctx); err != nil || s == nil {
 				break
 			}
+			p.srcSeen++
 			if ok, _ := p.keep(s, false); !ok {
 				s = nil
 				sc.next()

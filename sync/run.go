@@ -39,7 +39,14 @@ func Run(ctx context.Context, src, dst Side, opts Options) (Report, error) {
 		index = noIndex{}
 	}
 	s, d := makeSide(src, dst, &opts, index, rec), makeSide(dst, src, &opts, index, rec)
-	x := &executor{src: s, dst: d, sameStore: src.Store != nil && dst.Store != nil && sameStore(src, dst),
+	if src.Store == nil {
+		// A missing local source fails before anything is listed; a
+		// store's prefix is asked only if it lists nothing (execute).
+		if ok, err := s.exists(ctx); err != nil || !ok {
+			return Report{}, noSource(src, err)
+		}
+	}
+	x := &executor{src: s, dst: d, srcSide: src, sameStore: src.Store != nil && dst.Store != nil && sameStore(src, dst),
 		opts: &opts, index: index, lim: newLimiter(opts.BwLimit), rec: rec}
 	err = execute(ctx, s, d, x, f, &opts, rec)
 	r := rec.report()
@@ -116,6 +123,19 @@ func execute(ctx context.Context, s, d side, x *executor, f *filter, opts *Optio
 		skipDeletes("listing failed")
 		return fmt.Errorf("sync: %w", planErr)
 	}
+	if p.srcSeen == 0 {
+		// Nothing to copy: a source that is not there must not read as
+		// an empty one, and an empty one empties the destination only
+		// when asked to.
+		if ok, err := s.exists(ctx); err != nil || !ok {
+			skipDeletes("the source does not exist")
+			return noSource(x.srcSide, err)
+		}
+		if pending > 0 && !opts.AllowEmptySource {
+			skipDeletes("the source is empty")
+			return fmt.Errorf("sync: %w: %s lists nothing, and --delete would delete all %d file(s) of the destination: nothing deleted (give --allow-empty-source to empty it)", ErrEmptySource, x.srcSide, pending)
+		}
+	}
 	if failed := rec.failed(); failed > 0 {
 		skipDeletes(fmt.Sprintf("%d item(s) failed", failed))
 		return partial(rec, pending > 0)
@@ -135,6 +155,15 @@ func execute(ctx context.Context, s, d side, x *executor, f *filter, opts *Optio
 		return partial(rec, false)
 	}
 	return ctx.Err()
+}
+
+// noSource is the error of a source that does not exist (or could not be
+// checked: err).
+func noSource(src Side, err error) error {
+	if err != nil {
+		return fmt.Errorf("sync: checking that the source %s exists: %w", src, err)
+	}
+	return fmt.Errorf("sync: %w: %s (nothing was changed)", ErrNoSource, src)
 }
 
 func partial(rec *recorder, deletesSkipped bool) error {

@@ -40,6 +40,9 @@ type side interface {
 	sums(ctx context.Context, e *entry) (have []providers.Checksum, computable bool, err error)
 	// compute reads e and returns its checksum of algorithm alg.
 	compute(ctx context.Context, e *entry, alg providers.ChecksumAlgorithm) (providers.Checksum, error)
+	// exists reports whether the side's root exists: a local directory,
+	// a store's root, or a key prefix with an object or marker under it.
+	exists(ctx context.Context) (bool, error)
 }
 
 // storeSide is a key prefix of a store.
@@ -67,6 +70,23 @@ func normPrefix(p string) string {
 }
 
 func (s *storeSide) full(rel string) string { return s.prefix + rel }
+
+func (s *storeSide) exists(ctx context.Context) (bool, error) {
+	if s.prefix == "" {
+		return true, nil // the store opened: its root exists
+	}
+	found := false
+	err := s.store.List(ctx, providers.ListOptions{Prefix: s.prefix}, func(providers.Entry) error {
+		found = true
+		return errFound
+	})
+	if err != nil && !errors.Is(err, errFound) {
+		return false, err
+	}
+	return found, nil
+}
+
+var errFound = errors.New("found")
 
 func (s *storeSide) list(ctx context.Context, fn func(entry) error) error {
 	return s.store.List(ctx, providers.ListOptions{Prefix: s.prefix}, func(pe providers.Entry) error {

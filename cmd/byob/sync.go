@@ -23,6 +23,7 @@ import (
 type syncFlags struct {
 	checksum, sizeOnly, update         bool
 	del, deleteExcluded, dryRun        bool
+	allowEmptySource                   bool
 	maxDelete                          int
 	backupDir                          string
 	includes, excludes, excludeFrom    []string
@@ -55,6 +56,13 @@ pattern starting with "/" is anchored at the sync root, others match at any
 directory level; a trailing "/" matches directories; first match wins.
 Excluded destination files are kept unless --delete-excluded.
 
+A source that does not exist (a missing directory, a prefix with no object
+and no marker under it) is an error: nothing is changed. A source that
+exists but holds nothing at all (before filters and --shard) empties the
+destination with --delete only when --allow-empty-source is given. A
+--shard whose part of a non-empty source is empty deletes its part of the
+destination, as the source lacks it.
+
 Exit codes: 0 done, 1 failed (nothing deleted), 3 some items failed.`,
 		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -68,6 +76,7 @@ Exit codes: 0 done, 1 failed (nothing deleted), 3 some items failed.`,
 	fl.BoolVar(&f.del, "delete", false, "delete destination files the source does not have")
 	fl.BoolVar(&f.deleteExcluded, "delete-excluded", false, "with --delete, also delete excluded destination files")
 	fl.IntVar(&f.maxDelete, "max-delete", -1, "refuse to delete more than N files (-1: no limit)")
+	fl.BoolVar(&f.allowEmptySource, "allow-empty-source", false, "with --delete, let a source that holds nothing empty the destination")
 	fl.StringVar(&f.backupDir, "backup-dir", "", "move replaced and deleted destination files under this prefix (or directory)")
 	fl.BoolVarP(&f.dryRun, "dry-run", "n", false, "print the plan, change nothing")
 	fl.StringArrayVar(&f.includes, "include", nil, "include paths matching this glob (repeatable)")
@@ -98,7 +107,7 @@ func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) erro
 		opts.Compare = bsync.CompareSizeOnly
 	}
 	opts.Update, opts.Delete, opts.DeleteExcluded, opts.DryRun = f.update, f.del, f.deleteExcluded, f.dryRun
-	opts.MaxDelete, opts.BackupDir = f.maxDelete, f.backupDir
+	opts.MaxDelete, opts.BackupDir, opts.AllowEmptySource = f.maxDelete, f.backupDir, f.allowEmptySource
 	opts.Transfers, opts.Checkers = f.transfers, f.checkers
 	opts.CopyLinks, opts.CreateEmptyDirs = f.copyLinks, f.createEmptyDirs
 	opts.Logger = a.log
