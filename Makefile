@@ -77,7 +77,7 @@ demo: build
 		echo '$$ ls -R .demo/mnt | head -20'; ls -R .demo/mnt | head -20; \
 		echo '$$ cat .demo/mnt/acme-ml/llm-pretrain/*/config.yaml | head -6'; cat .demo/mnt/acme-ml/llm-pretrain/*/config.yaml | head -6; \
 		echo '$$ echo "written through the mount" > .demo/mnt/notes.txt'; echo "written through the mount" > .demo/mnt/notes.txt; \
-		echo '$$ byob unmount .demo/mnt'; $(BIN) unmount --cache-dir $(CURDIR)/.demo/cache $(CURDIR)/.demo/mnt; \
+		echo '$$ byob unmount .demo/mnt'; $(BIN) unmount $(CURDIR)/.demo/mnt; \
 		echo '$$ byob cat file://$(CURDIR)/.demo/bucket/wandb/notes.txt'; $(BIN) cat file://$(CURDIR)/.demo/bucket/wandb/notes.txt; \
 	else echo "(the mount needs /dev/fuse and root or fusermount3; skipped)"; fi
 

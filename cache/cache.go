@@ -107,6 +107,9 @@ func Open(opts Options) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := PrivateDir(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(dir, blocksDir), dirPerm); err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
@@ -146,7 +149,7 @@ func Open(opts Options) (*Cache, error) {
 }
 
 func (c *Cache) open(fresh bool) error {
-	if err := os.WriteFile(filepath.Join(c.dir, pidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), filePerm); err != nil {
+	if err := writePrivateFile(c.dir, pidFile, []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
 		return fmt.Errorf("cache: %w", err)
 	}
 	cleanPath := filepath.Join(c.dir, cleanFile)
@@ -204,8 +207,8 @@ func (c *Cache) open(fresh bool) error {
 // lockedError names the PID holding dir's index, when it can be read.
 func lockedError(dir string) error {
 	b, err := os.ReadFile(filepath.Join(dir, pidFile))
-	if pid := strings.TrimSpace(string(b)); err == nil && pid != "" {
-		return fmt.Errorf("%w: %s is in use by pid %s", ErrLocked, dir, pid)
+	if pid, perr := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && perr == nil && pid > 0 {
+		return fmt.Errorf("%w: %s is in use by pid %d", ErrLocked, dir, pid)
 	}
 	return fmt.Errorf("%w: %s is in use", ErrLocked, dir)
 }

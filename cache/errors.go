@@ -21,6 +21,9 @@ var (
 	ErrClosed = errors.New("cache closed")
 	// ErrNotCached: the block is not in the cache.
 	ErrNotCached = errors.New("block not cached")
+	// ErrUntrusted: a directory byob would keep state in is not private to
+	// the calling user (another owner, group or other write access).
+	ErrUntrusted = errors.New("directory not private to this user")
 	// ErrInvalid: an argument is outside the contract (negative index,
 	// block larger than BlockSize, empty ID).
 	ErrInvalid = errors.New("invalid argument")

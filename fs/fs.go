@@ -127,6 +127,7 @@ type FS struct {
 	negs     map[string]time.Time   // GUARDED_BY(mu) negative entries by key
 	dirty    int64                  // GUARDED_BY(mu) bytes in staging files
 	seq      uint64                 // GUARDED_BY(mu) staging file names
+	open     map[*Handle]struct{}   // GUARDED_BY(mu) handles not yet released
 
 	wb *writeBack
 }
@@ -192,6 +193,7 @@ func New(opts Options) (*FS, error) {
 		listGen:  map[string]uint64{},
 		vdirs:    map[string]bool{},
 		negs:     map[string]time.Time{},
+		open:     map[*Handle]struct{}{},
 		nextIno:  1,
 		started:  time.Now(),
 	}

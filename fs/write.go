@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -138,6 +139,12 @@ func (n *Node) Open(ctx context.Context, flags int, pid uint32) (*Handle, error)
 	}
 	f := n.fs
 	h := &Handle{n: n, flags: flags, tgid: tgidOf(pid)}
+	ok := false
+	defer func() {
+		if ok {
+			f.track(h)
+		}
+	}()
 	if writable(flags) || flags&syscall.O_TRUNC != 0 {
 		if err := f.readOnly(); err != nil {
 			return nil, err
@@ -146,11 +153,11 @@ func (n *Node) Open(ctx context.Context, flags int, pid uint32) (*Handle, error)
 		if err != nil {
 			return nil, err
 		}
-		h.w = w
+		h.w, ok = w, true
 		return h, nil
 	}
 	if w := n.refExistingW(); w != nil {
-		h.w = w
+		h.w, ok = w, true
 		return h, nil
 	}
 	n.mu.Lock()
@@ -160,7 +167,7 @@ func (n *Node) Open(ctx context.Context, flags int, pid uint32) (*Handle, error)
 		if err != nil {
 			return nil, err
 		}
-		h.pend = file
+		h.pend, ok = file, true
 		return h, nil
 	}
 	stale := time.Since(n.fetchedAt) > f.opts.AttrTTL
@@ -178,6 +185,7 @@ func (n *Node) Open(ctx context.Context, flags int, pid uint32) (*Handle, error)
 	h.keep = n.openVer == n.attr.Version
 	n.openVer = n.attr.Version
 	h.r = newReader(f, n.key, n.attr.Version, n.attr.Size)
+	ok = true
 	return h, nil
 }
 
@@ -222,7 +230,9 @@ func (n *Node) Create(ctx context.Context, name string, flags int, pid uint32) (
 		return nil, nil, err
 	}
 	f.added(dirKey, c)
-	return c, &Handle{n: c, flags: flags, tgid: tgidOf(pid), w: w}, nil
+	h := &Handle{n: c, flags: flags, tgid: tgidOf(pid), w: w}
+	f.track(h)
+	return c, h, nil
 }
 
 // refExistingW returns n's write state with one more reference, or nil.
@@ -636,6 +646,7 @@ func (h *Handle) Release(ctx context.Context) error {
 	}
 	h.released = true
 	h.mu.Unlock()
+	h.n.fs.untrack(h)
 	if h.r != nil {
 		h.r.close()
 	}
@@ -660,6 +671,41 @@ func (h *Handle) Release(ctx context.Context) error {
 	}
 	w.mu.Unlock()
 	return err
+}
+
+// OpenHandle is a file open through the FS (not yet released).
+type OpenHandle struct {
+	Key   string
+	Write bool // open for writing
+}
+
+// track and untrack keep the set of open handles (OpenHandles).
+func (f *FS) track(h *Handle) {
+	f.mu.Lock()
+	f.open[h] = struct{}{}
+	f.mu.Unlock()
+}
+
+func (f *FS) untrack(h *Handle) {
+	f.mu.Lock()
+	delete(f.open, h)
+	f.mu.Unlock()
+}
+
+// OpenHandles lists the files open through the FS, by key.
+func (f *FS) OpenHandles() []OpenHandle {
+	f.mu.Lock()
+	hs := make([]*Handle, 0, len(f.open))
+	for h := range f.open {
+		hs = append(hs, h)
+	}
+	f.mu.Unlock()
+	out := make([]OpenHandle, 0, len(hs))
+	for _, h := range hs {
+		out = append(out, OpenHandle{Key: h.n.Key(), Write: writable(h.flags)})
+	}
+	slices.SortFunc(out, func(a, b OpenHandle) int { return strings.Compare(a.Key, b.Key) })
+	return out
 }
 
 // SetAttr holds the attributes to change; nil fields stay.

@@ -2,7 +2,6 @@ package integration
 
 import (
 	"bytes"
-	"github.com/byobfs/byob/providers"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,9 +13,16 @@ import (
 	"time"
 
 	"github.com/byobfs/byob/integration/testenv"
+	"github.com/byobfs/byob/providers"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if path := os.Getenv(holderEnv); path != "" {
+		runHolder(path) // this binary re-run as a writer holding a file open
+		return
+	}
+	testenv.Main(m)
+}
 
 // The Go caches, resolved before testenv.Main isolates HOME (package
 // variables are initialized before TestMain runs).

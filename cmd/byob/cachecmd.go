@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/byobfs/byob/cache"
+	"github.com/byobfs/byob/cmd/internal/mounts"
 	byobfs "github.com/byobfs/byob/fs"
 	"github.com/byobfs/byob/layout"
 )
@@ -21,16 +22,25 @@ func (a *app) cacheCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cache",
 		Short: "Inspect, verify or clear a byob cache directory",
-		Long: `Each mount has its own cache directory (derived from the mountpoint) and sync
-has its own (<cache base>/sync); the cache base is --cache-dir's parent,
-$BYOB_CACHE_DIR, the config's cache_dir, or ~/.cache/byob. --cache-dir names
-one cache directory; without it, the sync cache is used.`,
+		Long: `Each mount has its own cache directory (derived from the mountpoint, or its
+--cache-dir) and sync has its own (<cache base>/sync); the cache base is
+$BYOB_CACHE_DIR, the config's cache_dir, /var/cache/byob for root, or
+~/.cache/byob. --mountpoint MP names a mount's cache (a running mount is found
+whatever its cache directory, and asked); --cache-dir names one cache
+directory; without either, the sync cache is used.`,
 	}
+	var mountpoint string
 	cmd.PersistentFlags().StringVar(&dir, "cache-dir", "", "the cache directory (default: the sync cache)")
+	cmd.PersistentFlags().StringVar(&mountpoint, "mountpoint", "", "the cache of the mount at this mountpoint (a running mount is asked)")
+	// locate finds the cache to work on, and the running mount holding it.
+	locate := func() (string, *mounts.Record, error) { return a.locateCache(dir, mountpoint) }
 	open := func() (*cache.Cache, error) {
-		d := dir
-		if d == "" {
-			d = filepath.Join(a.cacheBase(""), "sync")
+		d, rec, err := locate()
+		if err != nil {
+			return nil, err
+		}
+		if rec != nil {
+			return nil, fmt.Errorf("the mount at %s (pid %d) holds the cache %s: unmount it first", rec.Mountpoint, rec.PID, d)
 		}
 		if _, err := os.Stat(filepath.Join(d)); err != nil {
 			return nil, fmt.Errorf("no cache at %s: %w", d, unwrapPathErr(err))
@@ -50,34 +60,32 @@ one cache directory; without it, the sync cache is used.`,
 		return fn(c)
 	}
 	stats := &cobra.Command{
-		Use: "stats", Short: "Show what a cache holds", Args: usageArgs(cobra.NoArgs),
+		Use: "stats", Short: "Show what a cache holds (a running mount's: asked over its control socket)", Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return withCache(func(c *cache.Cache) error {
-				s, err := c.Stats(cmd.Context())
-				if err != nil {
-					return err
-				}
-				if a.jsonOut {
-					return jsonLine(a.stdout, s)
-				}
-				w := a.stdout
-				fmt.Fprintf(w, "cache:        %s (schema %d)\n", s.Dir, s.SchemaVersion)
-				fmt.Fprintf(w, "index:        %s\n", humanSize(s.DBSize))
-				fmt.Fprintf(w, "blocks:       %d, %s of %s (block size %s)\n", s.Blocks, humanSize(s.Bytes), humanSize(s.MaxSize), humanSize(s.BlockSize))
-				fmt.Fprintf(w, "dirty:        %d blocks, %s not yet uploaded\n", s.DirtyBlocks, humanSize(s.DirtyBytes))
-				names := make([]string, 0, len(s.Buckets))
-				for n := range s.Buckets {
-					names = append(names, n)
-				}
-				sort.Strings(names)
-				for _, n := range names {
-					fmt.Fprintf(w, "  %-14s %d\n", n+":", s.Buckets[n])
-				}
-				if s.Unclean {
-					fmt.Fprintln(w, "note:         the last session did not close the cache cleanly; blocks are checked on first read")
-				}
-				return nil
-			})
+			s, err := a.cacheStats(cmd.Context(), locate, withCache)
+			if err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return jsonLine(a.stdout, s)
+			}
+			w := a.stdout
+			fmt.Fprintf(w, "cache:        %s (schema %d)\n", s.Dir, s.SchemaVersion)
+			fmt.Fprintf(w, "index:        %s\n", humanSize(s.DBSize))
+			fmt.Fprintf(w, "blocks:       %d, %s of %s (block size %s)\n", s.Blocks, humanSize(s.Bytes), humanSize(s.MaxSize), humanSize(s.BlockSize))
+			fmt.Fprintf(w, "dirty:        %d blocks, %s not yet uploaded\n", s.DirtyBlocks, humanSize(s.DirtyBytes))
+			names := make([]string, 0, len(s.Buckets))
+			for n := range s.Buckets {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(w, "  %-14s %d\n", n+":", s.Buckets[n])
+			}
+			if s.Unclean {
+				fmt.Fprintln(w, "note:         the last session did not close the cache cleanly; blocks are checked on first read")
+			}
+			return nil
 		},
 	}
 	verify := &cobra.Command{
@@ -122,7 +130,7 @@ one cache directory; without it, the sync cache is used.`,
 		},
 	}
 	clear.Flags().BoolVar(&force, "force", false, "also drop data not yet uploaded (it is lost)")
-	var mountpoint, uploadTo string
+	var uploadTo string
 	pending := &cobra.Command{
 		Use:   "pending",
 		Short: "List data a mount acknowledged but has not uploaded yet (--upload ADDRESS uploads it)",
@@ -132,25 +140,24 @@ cache is read directly. --upload ADDRESS (the address the mount had) uploads
 what a stopped mount left behind, as the next mount would.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d := dir
-			if mountpoint != "" {
-				mp, err := filepath.Abs(mountpoint)
+			if dir == "" && mountpoint == "" {
+				return usageError{errors.New("give --mountpoint MP or --cache-dir DIR")}
+			}
+			d, rec, err := locate()
+			if err != nil {
+				return err
+			}
+			var list []byobfs.PendingUpload
+			if rec != nil {
+				if uploadTo != "" {
+					return fmt.Errorf("the mount at %s (pid %d) is running and uploads these itself; unmount it to upload from here", rec.Mountpoint, rec.PID)
+				}
+				ans, err := askMount(rec.Socket, "pending")
 				if err != nil {
 					return err
 				}
-				d = a.mountCacheDir(dir, mp)
-			}
-			if d == "" {
-				return usageError{errors.New("give --mountpoint MP or --cache-dir DIR")}
-			}
-			var list []byobfs.PendingUpload
-			if ans, err := askMount(d, "pending"); err == nil {
-				if uploadTo != "" {
-					return fmt.Errorf("the mount is running and uploads these itself; unmount it to upload from here")
-				}
 				list = ans.Pending
 			} else {
-				var err error
 				list, err = a.pendingFromCache(cmd.Context(), d, uploadTo)
 				if err != nil {
 					return err
@@ -170,10 +177,76 @@ what a stopped mount left behind, as the next mount would.`,
 			return nil
 		},
 	}
-	pending.Flags().StringVar(&mountpoint, "mountpoint", "", "the mount whose pending data to show")
 	pending.Flags().StringVar(&uploadTo, "upload", "", "upload what a stopped mount left, to this ADDRESS (the mount's)")
 	cmd.AddCommand(stats, verify, clear, pending)
 	return cmd
+}
+
+// cacheStats returns the statistics of the located cache: asked from the
+// mount that holds it, or read from the cache.
+func (a *app) cacheStats(ctx context.Context, locate func() (string, *mounts.Record, error), withCache func(func(*cache.Cache) error) error) (cache.Stats, error) {
+	_, rec, err := locate()
+	if err != nil {
+		return cache.Stats{}, err
+	}
+	if rec != nil {
+		ans, err := askMount(rec.Socket, "stats")
+		if err != nil {
+			return cache.Stats{}, err
+		}
+		if ans.Stats == nil {
+			return cache.Stats{}, fmt.Errorf("the mount at %s sent no statistics", rec.Mountpoint)
+		}
+		return *ans.Stats, nil
+	}
+	var s cache.Stats
+	err = withCache(func(c *cache.Cache) error {
+		s, err = c.Stats(ctx)
+		return err
+	})
+	return s, err
+}
+
+// locateCache names the cache directory a cache command works on, and the
+// live mount holding it (nil when none): --mountpoint (the running mount's
+// own cache, whatever --cache-dir it was given; a stopped one's derived
+// directory, or --cache-dir), else --cache-dir, else the sync cache.
+func (a *app) locateCache(dir, mountpoint string) (string, *mounts.Record, error) {
+	rt, err := a.runtimeDir()
+	if err != nil {
+		return "", nil, err
+	}
+	if mountpoint != "" {
+		mp, err := filepath.Abs(mountpoint)
+		if err != nil {
+			return "", nil, err
+		}
+		m, err := mounts.Find(rt, mp)
+		if err != nil {
+			return "", nil, err
+		}
+		if m.Record != nil {
+			return m.Record.CacheDir, m.Record, nil
+		}
+		if m.State == mounts.Unregistered {
+			return "", nil, fmt.Errorf("the byob mount at %s is not registered here (another user's, or an older byob): give its --cache-dir", mp)
+		}
+		d, err := a.mountCacheDir(dir, mp)
+		return d, nil, err
+	}
+	if dir == "" {
+		base, err := a.cacheBase("")
+		if err != nil {
+			return "", nil, err
+		}
+		return filepath.Join(base, "sync"), nil, nil
+	}
+	d, err := filepath.Abs(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	rec, err := mounts.ByCacheDir(rt, d)
+	return d, rec, err
 }
 
 // pendingFromCache lists (and with uploadTo, uploads) the write-back data

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/byobfs/byob/cache"
+	"github.com/byobfs/byob/cmd/internal/mounts"
 	byobfs "github.com/byobfs/byob/fs"
 	"github.com/byobfs/byob/fs/fusefs"
 	"github.com/byobfs/byob/layout"
@@ -51,7 +52,9 @@ staged in the cache and uploaded when the file is closed by the process that
 opened it (or fsynced); errors come back from close/fsync as EIO. With
 --write-back, close returns once the data is staged and journaled and the
 upload runs in the background; a mount killed before it finished uploads at
-the next mount. On unmount, pending uploads finish first (--drain-timeout).
+the next mount. "byob unmount" refuses a mount in use and lists what is open;
+SIGTERM unmounts, or detaches a busy mount and serves its open files until
+they are closed; pending uploads finish first (both within --drain-timeout).
 
 With only a MOUNTPOINT, every team of the config file (--config) is mounted
 under it: one directory per team, each confined to that team's store and
@@ -86,18 +89,22 @@ README, "Names"). The source shown in /proc/mounts is the redacted address.`,
 	fl.DurationVar(&f.dirTTL, "dir-ttl", 5*time.Second, "how long directory listings are trusted")
 	fl.DurationVar(&f.negTTL, "negative-ttl", time.Second, "how long a missing name is remembered")
 	fl.IntVar(&f.maxInflight, "max-inflight", 8, "blocks prefetched at once across all files")
-	fl.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Minute, "on unmount, how long to wait for pending uploads")
+	fl.DurationVar(&f.drainTimeout, "drain-timeout", 10*time.Minute, "when stopping: how long files still open are served, and pending uploads waited for")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9464)")
 	return cmd
 }
 
 // mountCacheDir derives a mount's own cache directory from its mountpoint.
-func (a *app) mountCacheDir(flag, mountpoint string) string {
+func (a *app) mountCacheDir(flag, mountpoint string) (string, error) {
 	if flag != "" {
-		return flag
+		return filepath.Abs(flag)
+	}
+	base, err := a.cacheBase("")
+	if err != nil {
+		return "", err
 	}
 	h := sha256.Sum256([]byte(mountpoint))
-	return filepath.Join(a.cacheBase(""), "mount-"+hex.EncodeToString(h[:6]))
+	return filepath.Join(base, "mount-"+hex.EncodeToString(h[:6])), nil
 }
 
 func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
@@ -115,6 +122,25 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	}
 	defer a.startProfiles()()
 	setMountMemoryLimit()
+	rt, err := a.runtimeDir()
+	if err != nil {
+		return err
+	}
+	// What stands at the mountpoint: a dead byob mount (ENOTCONN) is
+	// cleared, anything mounted there refused.
+	switch m, err := mounts.Find(rt, mountpoint); {
+	case err != nil:
+		return err
+	case m.State == mounts.Dead:
+		if err := mounts.ClearDead(rt, m); err != nil {
+			return fmt.Errorf("clear the dead mount at %s: %w", mountpoint, err)
+		}
+		a.log.Warn("cleared a dead byob mount (its process was gone)", "mountpoint", mountpoint)
+	case m.State == mounts.Stopping:
+		return fmt.Errorf("the byob mount at %s (pid %d) is still finishing its uploads; wait for it to exit", mountpoint, m.Record.PID)
+	case m.State != mounts.NotMounted:
+		return fmt.Errorf("%s is already a mount point (%s, %s): unmount it first", mountpoint, m.Entry.FSType, m.State)
+	}
 	// What to mount: one store (ADDRESS or NAME:PATH), or every team.
 	type mountee struct {
 		name string
@@ -147,15 +173,15 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	for _, m := range ms {
 		defer m.t.close()
 	}
-	// A stale mount left by a killed byob (ENOTCONN) is cleared first.
-	if err := fusefs.ClearStale(mountpoint); err != nil {
-		return err
-	}
 	if fi, err := os.Stat(mountpoint); err != nil || !fi.IsDir() {
 		return usageError{fmt.Errorf("mountpoint %s must be an existing directory", mountpoint)}
 	}
 
-	copts := cache.DefaultOptions(a.mountCacheDir(f.cacheDir, mountpoint))
+	cacheDir, err := a.mountCacheDir(f.cacheDir, mountpoint)
+	if err != nil {
+		return err
+	}
+	copts := cache.DefaultOptions(cacheDir)
 	if f.cacheSize != "" {
 		if copts.MaxSize, err = parseSize(f.cacheSize); err != nil {
 			return usageError{fmt.Errorf("--cache-size: %v", err)}
@@ -238,12 +264,38 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 		closeAll()
 		return fmt.Errorf("mount %s: %w", mountpoint, err)
 	}
-	pidFile := filepath.Join(copts.Dir, "mount.pid")
-	os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"+mountpoint+"\n"), 0o600)
-	defer os.Remove(pidFile)
 	a.log.Info("mounted", "source", mopts.FsName, "mountpoint", mountpoint, "cache", copts.Dir)
 	if srv.ReadAheadErr != nil {
 		a.log.Debug("kernel readahead left at its default", "error", srv.ReadAheadErr)
+	}
+	if met != nil {
+		stopMetrics, err := met.serve(ctx, f.metricsAddr, fss, nil)
+		if err != nil {
+			srv.Detach()
+			srv.Wait()
+			closeAll()
+			return usageError{fmt.Errorf("--metrics-addr: %v", err)}
+		}
+		defer stopMetrics()
+	}
+	s := &mountServer{a: a, srv: srv, fss: fss, cache: c, mountpoint: mountpoint, drainTimeout: f.drainTimeout,
+		unmounts: make(chan unmountRequest)}
+	socket := mounts.SocketPath(rt, mountpoint)
+	stopControl, err := serveControl(socket, s.handle)
+	if err != nil {
+		a.log.Warn("no control socket: byob unmount and byob cache pending cannot ask this mount", "error", err)
+	} else {
+		defer stopControl()
+	}
+	rec, err := mounts.NewRecord(mountpoint, mopts.FsName, copts.Dir, socket, version)
+	if err == nil {
+		var unregister func()
+		if unregister, err = mounts.Register(rt, rec); err == nil {
+			defer unregister()
+		}
+	}
+	if err != nil {
+		a.log.Warn("the mount is not registered: byob unmount and byob mounts will not find it", "error", err)
 	}
 	if fd := os.Getenv("BYOB_MOUNT_READY_FD"); fd != "" {
 		if n, err := strconv.Atoi(fd); err == nil {
@@ -252,53 +304,174 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 			w.Close()
 		}
 	}
+	return s.run(ctx)
+}
 
-	// Until a signal, an unmount request, or the kernel side going away.
-	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	if met != nil {
-		stopMetrics, err := met.serve(ctx, f.metricsAddr, fss, nil)
-		if err != nil {
-			srv.Unmount()
-			closeAll()
-			return usageError{fmt.Errorf("--metrics-addr: %v", err)}
+// mountServer runs a live mount until it is unmounted (byob unmount, a
+// signal, or the kernel) and its uploads are done.
+type mountServer struct {
+	a            *app
+	srv          *fusefs.Server
+	fss          []*byobfs.FS
+	cache        *cache.Cache
+	mountpoint   string
+	drainTimeout time.Duration
+	unmounts     chan unmountRequest // from the control socket
+}
+
+// unmountRequest asks the serving loop to unmount; the answer goes to reply.
+type unmountRequest struct {
+	force bool
+	reply chan controlAnswer
+}
+
+// handle answers one control request.
+func (s *mountServer) handle(ctx context.Context, req string) controlAnswer {
+	ans := controlAnswer{OK: true, PID: os.Getpid(), Mount: s.mountpoint}
+	switch req {
+	case "status":
+	case "pending":
+		for _, f := range s.fss {
+			p, err := f.Pending(ctx)
+			if err != nil {
+				ans.OK, ans.Error = false, err.Error()
+			}
+			ans.Pending = append(ans.Pending, p...)
 		}
-		defer stopMetrics()
+	case "stats":
+		st, err := s.cache.Stats(ctx)
+		if err != nil {
+			ans.OK, ans.Error = false, err.Error()
+		}
+		ans.Stats = &st
+	case "unmount", "unmount force":
+		r := unmountRequest{force: req == "unmount force", reply: make(chan controlAnswer, 1)}
+		select {
+		case s.unmounts <- r:
+			return <-r.reply
+		case <-ctx.Done():
+			ans.OK, ans.Error = false, "the mount is stopping"
+		}
+	default:
+		ans.OK, ans.Error = false, fmt.Sprintf("unknown request %q", req)
 	}
-	stopControl, err := serveControl(ctx, copts.Dir, fss, func() { sig <- syscall.SIGTERM })
-	if err != nil {
-		a.log.Warn("no control socket: byob cache pending cannot ask this mount", "error", err)
-	} else {
-		defer stopControl()
-	}
+	return ans
+}
+
+// run serves until the mount goes away, then waits for the uploads.
+//
+//   - The kernel unmounts (umount by root; umount -l once the last open
+//     file is closed): the loop ends.
+//   - byob unmount: unmounted unless busy; busy, the files open are
+//     answered and the mount goes on; forced, it is detached and serves
+//     its open files until they are closed.
+//   - SIGTERM, SIGINT: unmounted; busy, detached, and its open files are
+//     served until they are closed or --drain-timeout passes.
+//
+// Then the write-back queue is drained within what is left of
+// --drain-timeout. What was left pending stays journaled in the cache
+// (the next mount, or byob cache pending --upload, uploads it); writes to
+// files still open when the drain timeout ends are lost (the kernel
+// answers them ENOTCONN), and such files are logged.
+func (s *mountServer) run(ctx context.Context) error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	var sig <-chan os.Signal = sigs
 	served := make(chan struct{})
-	go func() { srv.Wait(); close(served) }()
-	select {
-	case <-sig:
-	case <-served:
-	case <-ctx.Done():
+	go func() { s.srv.Wait(); close(served) }()
+	var deadline <-chan time.Time // set once stopping
+	done := ctx.Done()
+	stopping := func() {
+		if deadline == nil {
+			deadline = time.After(s.drainTimeout)
+		}
+		sig, done = nil, nil // stopping once is enough
 	}
-	// Finish pending uploads first, then unmount.
-	dctx, cancel := context.WithTimeout(context.Background(), f.drainTimeout)
+	var drainBy time.Time
+loop:
+	for {
+		select {
+		case <-served:
+			break loop
+		case r := <-s.unmounts:
+			ans := controlAnswer{OK: true, PID: os.Getpid(), Mount: s.mountpoint}
+			err := s.srv.UnmountIfIdle()
+			if errors.Is(err, fusefs.ErrBusy) {
+				ans.Busy, ans.Open = true, mounts.OpenFiles(s.mountpoint)
+				if !r.force {
+					ans.OK, ans.Error = false, "busy"
+					r.reply <- ans
+					continue
+				}
+				err = s.srv.Detach()
+				s.a.log.Warn("detached while busy: open files are served until they are closed", "mountpoint", s.mountpoint, "open", len(ans.Open))
+			}
+			if err != nil {
+				ans.OK, ans.Error = false, err.Error()
+			}
+			r.reply <- ans
+			if err == nil {
+				drainBy = time.Now().Add(s.drainTimeout)
+				if r.force {
+					stopping()
+				}
+			}
+		case <-sig:
+			s.stopOnSignal()
+			drainBy = time.Now().Add(s.drainTimeout)
+			stopping()
+		case <-done:
+			s.stopOnSignal()
+			drainBy = time.Now().Add(s.drainTimeout)
+			stopping()
+		case <-deadline:
+			for _, x := range s.fss {
+				for _, h := range x.OpenHandles() {
+					s.a.log.Error("still open after --drain-timeout: not published, and later writes to it fail", "key", h.Key, "write", h.Write)
+				}
+			}
+			break loop
+		}
+	}
+	if drainBy.IsZero() {
+		drainBy = time.Now().Add(s.drainTimeout)
+	}
+	dctx, cancel := context.WithDeadline(context.Background(), drainBy)
+	defer cancel()
 	var derr error
 	var pending []byobfs.PendingUpload
-	for _, x := range fss {
+	for _, x := range s.fss {
 		if err := x.Drain(dctx); err != nil && derr == nil {
 			derr = err
 		}
 		p, _ := x.Pending(context.Background())
 		pending = append(pending, p...)
 	}
-	cancel()
-	srv.Unmount()
-	closeAll()
+	for _, x := range s.fss {
+		x.Close()
+	}
 	if derr != nil || len(pending) > 0 {
 		for _, p := range pending {
-			a.log.Warn("not uploaded yet; the next mount with this cache uploads it", "key", p.Key, "size", p.Size, "state", p.State)
+			s.a.log.Warn("not uploaded yet; the next mount with this cache uploads it", "key", p.Key, "size", p.Size, "state", p.State)
 		}
-		return fmt.Errorf("unmounted with %d upload(s) pending (kept in cache %s)", len(pending), copts.Dir)
+		return fmt.Errorf("unmounted with %d upload(s) pending (kept in cache %s)", len(pending), s.cache.Dir())
 	}
 	return nil
+}
+
+// stopOnSignal unmounts, or detaches a busy mount and logs what is open.
+func (s *mountServer) stopOnSignal() {
+	if err := s.srv.UnmountIfIdle(); errors.Is(err, fusefs.ErrBusy) {
+		for _, o := range mounts.OpenFiles(s.mountpoint) {
+			s.a.log.Warn("stopping while busy: served until closed or --drain-timeout", "file", o.String())
+		}
+		if err := s.srv.Detach(); err != nil {
+			s.a.log.Error("detach", "error", err)
+		}
+	} else if err != nil {
+		s.a.log.Error("unmount", "error", err)
+	}
 }
 
 // daemonize re-runs this command in a new session and returns once it
@@ -360,46 +533,126 @@ func daemonError(f *os.File, err error) error {
 }
 
 func (a *app) unmountCommand() *cobra.Command {
-	var cacheDir string
+	var force bool
 	var timeout time.Duration
 	cmd := &cobra.Command{
 		Use:   "unmount MOUNTPOINT",
 		Short: "Unmount a byob mount after its pending uploads finish",
-		Args:  usageArgs(cobra.ExactArgs(1)),
+		Long: `Unmount the byob mount at MOUNTPOINT and wait until its pending uploads are
+done and its process has exited (--timeout).
+
+A mount in use (files open, or a working directory inside it) is not
+unmounted: the command fails and lists what is open, by process. --force
+detaches it anyway: the directory is released at once, and the mount's
+process keeps serving the files already open until they are closed (or its
+--drain-timeout passes: writes after that are lost), then uploads and exits.
+
+A mount whose process died (ENOTCONN) is cleared. The mount is found through
+the kernel's mount table and the registry of running mounts, whatever cache
+directory it was given; a process is only ever signalled once it is known to
+be that mount.`,
+		Args: usageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			mp, err := filepath.Abs(args[0])
 			if err != nil {
 				return err
 			}
-			pidFile := filepath.Join(a.mountCacheDir(cacheDir, mp), "mount.pid")
-			b, err := os.ReadFile(pidFile)
-			if err != nil {
-				// No running byob for it: a stale mount is just cleared.
-				if cerr := fusefs.ClearStale(mp); cerr != nil {
-					return cerr
-				}
-				return fmt.Errorf("no byob mount is running at %s (looked for %s)", mp, pidFile)
-			}
-			pid, _ := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
-			// Ask the mount over its control socket; a signal if it does not answer.
-			if _, err := askMount(a.mountCacheDir(cacheDir, mp), "unmount"); err != nil {
-				if pid <= 0 || syscall.Kill(pid, syscall.SIGTERM) != nil {
-					return fmt.Errorf("the byob mount at %s (pid %d) is not running", mp, pid)
-				}
-			}
-			deadline := time.Now().Add(timeout)
-			for time.Now().Before(deadline) {
-				if syscall.Kill(pid, 0) != nil {
-					return nil
-				}
-				time.Sleep(100 * time.Millisecond)
-			}
-			return fmt.Errorf("the mount at %s (pid %d) is still finishing uploads after %v; see its log, or wait", mp, pid, timeout)
+			return a.unmount(mp, force, timeout)
 		},
 	}
-	cmd.Flags().StringVar(&cacheDir, "cache-dir", "", "the mount's cache directory, if it was given to mount")
-	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for pending uploads")
+	cmd.Flags().BoolVar(&force, "force", false, "detach even when files are open (they stay usable until closed)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Minute, "how long to wait for pending uploads and the mount's exit")
+	cmd.Flags().String("cache-dir", "", "ignored: mounts are found whatever their cache directory")
+	cmd.Flags().MarkHidden("cache-dir")
 	return cmd
+}
+
+func (a *app) unmount(mp string, force bool, timeout time.Duration) error {
+	rt, err := a.runtimeDir()
+	if err != nil {
+		return err
+	}
+	m, err := mounts.Find(rt, mp)
+	if err != nil {
+		return err
+	}
+	switch m.State {
+	case mounts.NotMounted:
+		return fmt.Errorf("no byob mount at %s", mp)
+	case mounts.Other:
+		return fmt.Errorf("%s is not a byob mount (%s)", mp, m.Entry.FSType)
+	case mounts.Dead:
+		if err := mounts.ClearDead(rt, m); err != nil {
+			return fmt.Errorf("the byob mount at %s had died (ENOTCONN); detaching it failed: %w", mp, err)
+		}
+		fmt.Fprintf(a.stderr, "byob: the mount at %s had died (its process was gone); detached it. What it had not uploaded is in its cache (byob cache pending --cache-dir DIR)\n", mp)
+		return nil
+	case mounts.Unregistered:
+		// Another user's, or a byob before registries: the kernel is
+		// asked directly (it refuses a busy mount); its process exits
+		// once unmounted.
+		if err := syscall.Unmount(mp, 0); err != nil {
+			if errors.Is(err, syscall.EBUSY) {
+				return busyError(mp, mounts.OpenFiles(mp))
+			}
+			return fmt.Errorf("unmount %s (a byob mount not registered in %s): %w", mp, rt, err)
+		}
+		return nil
+	case mounts.Stopping:
+		return a.waitExit(*m.Record, timeout)
+	}
+	req := "unmount"
+	if force {
+		req = "unmount force"
+	}
+	ans, err := askMount(m.Record.Socket, req)
+	switch {
+	case errors.Is(err, errNoAnswer):
+		// Alive (pid, start time and executable match) but not answering:
+		// the signal path, which unmounts or detaches a busy mount.
+		if !force {
+			if open := mounts.OpenFiles(mp); len(open) > 0 {
+				return busyError(mp, open)
+			}
+		}
+		if err := syscall.Kill(m.Record.PID, syscall.SIGTERM); err != nil {
+			return fmt.Errorf("the mount at %s (pid %d) does not answer and could not be signalled: %w", mp, m.Record.PID, err)
+		}
+	case err != nil:
+		return err
+	case ans.Busy && !force:
+		return busyError(mp, ans.Open)
+	case ans.Busy:
+		fmt.Fprintf(a.stderr, "byob: detached %s while busy; the mount (pid %d) serves these until they are closed, then uploads and exits (writes after its --drain-timeout are lost):\n", mp, m.Record.PID)
+		for _, o := range ans.Open {
+			fmt.Fprintf(a.stderr, "  %s\n", o)
+		}
+		return nil
+	}
+	return a.waitExit(*m.Record, timeout)
+}
+
+// waitExit waits until the mount process of r has exited.
+func (a *app) waitExit(r mounts.Record, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for r.Alive() {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the mount at %s (pid %d) is still finishing uploads after %v; see its log, or wait", r.Mountpoint, r.PID, timeout)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// busyError is the refusal of an unmount while files are open.
+func busyError(mp string, open []mounts.OpenFile) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is busy (%d open): not unmounted; close them, or --force to detach anyway", mp, len(open))
+	for _, o := range open {
+		b.WriteString("\n  ")
+		b.WriteString(o.String())
+	}
+	return fmt.Errorf("%s: %w", b.String(), syscall.EBUSY)
 }
 
 // mountMemoryLimit is the Go runtime's soft memory limit of a mount

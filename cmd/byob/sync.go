@@ -172,7 +172,11 @@ func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) erro
 		storeID:    func(st providers.Store) string { return ids[st] },
 		streams:    semaphore.NewWeighted(int64(max(opts.Transfers, 1))),
 		maxStreams: int64(max(opts.Transfers, 1))}
-	dir := filepath.Join(a.cacheBase(f.cacheDir), "sync")
+	base, err := a.cacheBase(f.cacheDir)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Join(base, "sync")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("cache directory %s: %w", dir, unwrapPathErr(err))
 	}

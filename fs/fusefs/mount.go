@@ -152,28 +152,71 @@ func (s *Server) Unmount() error {
 	return err
 }
 
-// Wait blocks until the file system is unmounted.
+// ErrBusy: the mount has files open or a working directory inside it, so
+// the kernel refused to unmount it.
+var ErrBusy = errors.New("the mount is busy")
+
+// UnmountIfIdle unmounts the file system unless it is in use: then it
+// returns ErrBusy and everything stays as it was. Once it returns nil,
+// Wait returns too. A mount already unmounted or detached (EINVAL) is an
+// error: its open files may still be served.
+func (s *Server) UnmountIfIdle() error {
+	err := syscall.Unmount(s.mountpoint, 0)
+	switch {
+	case errors.Is(err, syscall.EBUSY):
+		return fmt.Errorf("unmount %s: %w", s.mountpoint, ErrBusy)
+	case err != nil:
+		return fmt.Errorf("unmount %s: %w", s.mountpoint, err)
+	}
+	s.srv.Wait()
+	return nil
+}
+
+// Detach takes the mount out of the directory tree at once (a lazy
+// unmount): new lookups no longer reach it, while files already open keep
+// working, served by this process, until the last one is closed; Wait
+// returns then.
+func (s *Server) Detach() error {
+	if err := syscall.Unmount(s.mountpoint, syscall.MNT_DETACH); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return fmt.Errorf("detach %s: %w", s.mountpoint, err)
+	}
+	return nil
+}
+
+// Wait blocks until the file system is unmounted and the kernel has let
+// go of it (after a Detach: once its last open file is closed).
 func (s *Server) Wait() { s.srv.Wait() }
 
 // Mountpoint returns the directory the file system is mounted on.
 func (s *Server) Mountpoint() string { return s.mountpoint }
 
+// Dead reports whether the FUSE mount at mountpoint has lost its server
+// (ENOTCONN). It asks with statfs, which the kernel always sends to the
+// server: a stat may be answered from attributes the kernel still caches
+// for a while after the server died. A server that does not answer within
+// two seconds is alive (hung), not dead.
+func Dead(mountpoint string) bool {
+	done := make(chan error, 1)
+	go func() {
+		var st unix.Statfs_t
+		done <- unix.Statfs(mountpoint, &st)
+	}()
+	select {
+	case err := <-done:
+		return errors.Is(err, syscall.ENOTCONN)
+	case <-time.After(2 * time.Second):
+		return false
+	}
+}
+
 // ClearStale lazily unmounts a dead FUSE mount at mountpoint: a mount whose
 // server has gone answers every call with ENOTCONN.
 func ClearStale(mountpoint string) error {
-	_, err := os.Stat(mountpoint)
-	if err == nil || !errors.Is(err, syscall.ENOTCONN) {
+	if !Dead(mountpoint) {
 		return nil
 	}
 	if err := syscall.Unmount(mountpoint, syscall.MNT_DETACH); err != nil {
 		return fmt.Errorf("clear stale mount %s: %w", mountpoint, err)
-	}
-	// The detach is immediate for new lookups; give the VFS a moment.
-	for i := 0; i < 50; i++ {
-		if _, err := os.Stat(mountpoint); !errors.Is(err, syscall.ENOTCONN) {
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 	return nil
 }

@@ -25,8 +25,9 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
-// Isolate points HOME, XDG_* and the AWS/GCP/Azure config locations at an
-// empty temporary folder and disables cloud metadata probes. It returns a
+// Isolate points HOME, XDG_*, byob's cache and runtime directories and the
+// AWS/GCP/Azure config locations at an empty temporary folder and disables
+// cloud metadata probes. It returns a
 // function that removes the folder.
 func Isolate() func() {
 	dir, err := os.MkdirTemp("", "byob-home-")
@@ -53,6 +54,10 @@ func Isolate() func() {
 		"AZURE_CONFIG_DIR":  filepath.Join(dir, "azure"),
 		"BYOB_CONFIG":       "",
 		"BYOB_STORE":        "",
+		// Root's defaults are /var/cache/byob and /run/byob: tests keep
+		// theirs here instead.
+		"BYOB_CACHE_DIR":   filepath.Join(dir, ".cache", "byob"),
+		"BYOB_RUNTIME_DIR": filepath.Join(dir, "run", "byob"),
 	}
 	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
 		"GOOGLE_APPLICATION_CREDENTIALS", "AZURE_STORAGE_KEY", "AZURE_STORAGE_SAS_TOKEN", "AZURE_CLIENT_ID",
