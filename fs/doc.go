@@ -250,7 +250,14 @@
 // # Renames
 //
 // A file is copied server-side (IfMatch the source Version) and then
-// deleted; data still being written is published first. A directory is
+// deleted. A file open for writing is not published by a rename: its
+// handles follow the new name, what they wrote is published there at
+// close (or fsync), nothing is left at the old name; what the server held
+// at the old name (an earlier publish, the previous version) moves to the
+// new one meanwhile, and an object the rename replaces is deleted. A
+// stream bound to the old name's multipart upload is given up and, when
+// it had followed every write, started afresh for the new name. In
+// write-back mode a queued upload is retargeted. A directory is
 // moved object by object (markers included), at most RenameDirLimit
 // objects; a bigger one, and any rename between two FS, is EXDEV, which
 // makes mv copy and delete by itself. Renames are not atomic: a crash in the

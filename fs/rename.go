@@ -92,8 +92,22 @@ func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dst
 		return err
 	}
 	srcKey := src.Key()
-	retargeted := false
-	if f.opts.WriteBack {
+	retargeted, following := false, false
+	if !f.opts.WriteBack {
+		// A file open for writing keeps its unpublished bytes: its handles
+		// follow the new name, where their next publish goes (log
+		// rotation renames a file its writer still has open). Its lock
+		// is held while the name moves, so no write or publish runs
+		// meanwhile; what the server holds at the old name (the last
+		// publish, or the previous version) moves to the new one.
+		if w := src.lockW(); w != nil {
+			defer w.mu.Unlock()
+			if err := w.rekeyLocked(dstKey); err != nil {
+				return err
+			}
+			following = true
+		}
+	} else {
 		// A file whose upload is queued and not started is renamed by
 		// retargeting the upload: no copy. An object already at the old
 		// name is deleted (the queued data supersedes it).
@@ -120,7 +134,7 @@ func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dst
 			}
 		}
 	}
-	if !retargeted {
+	if !retargeted && !following {
 		if err := f.settle(ctx, src); err != nil {
 			return err
 		}
@@ -129,7 +143,8 @@ func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dst
 	version := src.attr.Version
 	remote := src.remote
 	src.mu.Unlock()
-	if remote && !retargeted {
+	switch {
+	case remote && !retargeted:
 		info, err := f.store.Copy(ctx, srcKey, dstKey, providers.CopyOptions{IfMatch: version})
 		if err != nil {
 			return err
@@ -137,7 +152,21 @@ func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dst
 		if err := f.store.Delete(ctx, srcKey); err != nil {
 			return err
 		}
-		src.setRemote(info, time.Now())
+		src.mu.Lock()
+		if src.w == nil {
+			src.setRemoteLocked(info, time.Now())
+		} else {
+			// Being written: the attributes are the open file's; only
+			// the version the server now holds under the new name moves.
+			src.attr.Version = info.Version
+		}
+		src.mu.Unlock()
+	case following && dst != nil && dst.onServer():
+		// Nothing published of src yet: the object at the new name is
+		// replaced by the file being written, published at its close.
+		if err := f.store.Delete(ctx, dstKey); err != nil && !errors.Is(err, providers.ErrNotExist) {
+			return err
+		}
 	}
 	if dst != nil {
 		dst.mu.Lock()
@@ -156,7 +185,7 @@ func (f *FS) renameFile(ctx context.Context, srcDir, src, dstDir, dst *Node, dst
 		delete(f.nodes, srcKey)
 	}
 	f.nodes[dstKey] = src
-	src.key = dstKey
+	src.setKeyLocked(dstKey)
 	f.mu.Unlock()
 	f.invalidate(srcDir.Key(), srcKey)
 	f.invalidate(dstDir.Key(), dstKey)
@@ -233,7 +262,7 @@ func (f *FS) renameDir(ctx context.Context, srcDir, src, dstDir, dst *Node, dstP
 		}
 	}
 	for k, c := range moved {
-		c.key = k
+		c.setKeyLocked(k)
 		f.nodes[k] = c
 	}
 	var vmoved []string

@@ -121,6 +121,14 @@ func (f *FS) newStreamer(file *os.File, key, path string) *streamer {
 	}
 }
 
+// contiguous reports whether the stream has followed every write of a
+// file of size bytes: one run from offset 0, nothing given up or sealed.
+func (s *streamer) contiguous(size int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.broken == nil && !s.sealed && s.next == size && len(s.extents) == 0
+}
+
 // streaming reports whether the stream still follows the writes.
 func (s *streamer) streaming() bool {
 	s.mu.Lock()

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/byobfs/byob/layout"
@@ -40,8 +41,10 @@ type Node struct {
 	ino   uint64
 	isDir bool
 
-	// key is GUARDED_BY(fs.mu).
-	key string
+	// key is the node's current key; rename replaces it (under fs.mu, so
+	// that the node table and the key change together), and it is read
+	// without any lock.
+	key atomic.Pointer[string]
 
 	mu sync.Mutex
 	// The fields below are GUARDED_BY(mu).
@@ -79,11 +82,11 @@ func (n *Node) Ino() uint64 { return n.ino }
 func (n *Node) IsDir() bool { return n.isDir }
 
 // Key is the node's current key (directories end in "/", root "").
-func (n *Node) Key() string {
-	n.fs.mu.Lock()
-	defer n.fs.mu.Unlock()
-	return n.key
-}
+func (n *Node) Key() string { return *n.key.Load() }
+
+// setKeyLocked moves n to key in the node table's view; called with fs.mu
+// held, together with the table's update.
+func (n *Node) setKeyLocked(key string) { n.key.Store(&key) }
 
 // nodeFor returns the node of key, creating it. Callers hold no lock.
 func (f *FS) nodeFor(key string, isDir bool) *Node {
@@ -96,7 +99,8 @@ func (f *FS) nodeForLocked(key string, isDir bool) *Node {
 	if n, ok := f.nodes[key]; ok {
 		return n
 	}
-	n := &Node{fs: f, ino: f.nextIno, isDir: isDir, key: key}
+	n := &Node{fs: f, ino: f.nextIno, isDir: isDir}
+	n.setKeyLocked(key)
 	f.nextIno++
 	f.nodes[key] = n
 	return n
@@ -174,8 +178,8 @@ func (n *Node) KnownAttr() Attr { return n.snapshot() }
 // then tell).
 func (n *Node) refreshFromListing(ctx context.Context) bool {
 	f := n.fs
+	key := n.Key()
 	f.mu.Lock()
-	key := n.key
 	pk := parentKey(key)
 	_, listed := f.listings[pk]
 	parent := f.nodes[pk]
@@ -430,8 +434,8 @@ func (f *FS) nodeFromListing(e *lsEntry, at time.Time) *Node {
 // knows (so it exists even if the server shows nothing under it).
 func (n *Node) hasLocalChildren() bool {
 	f := n.fs
+	prefix := n.Key()
 	f.mu.Lock()
-	prefix := n.key
 	for k := range f.vdirs {
 		if k != prefix && strings.HasPrefix(k, prefix) {
 			f.mu.Unlock()

@@ -27,7 +27,7 @@ func (w *wfile) publish(ctx context.Context) error {
 	n := w.n
 	f := n.fs
 	n.mu.Lock()
-	key := n.key
+	key := n.Key()
 	mtime := w.mtime
 	created := n.attr.Mtime
 	n.mu.Unlock()

@@ -184,7 +184,7 @@ func (n *Node) Open(ctx context.Context, flags int, pid uint32) (*Handle, error)
 	}
 	h.keep = n.openVer == n.attr.Version
 	n.openVer = n.attr.Version
-	h.r = newReader(f, n.key, n.attr.Version, n.attr.Size)
+	h.r = newReader(f, n.Key(), n.attr.Version, n.attr.Size)
 	ok = true
 	return h, nil
 }
@@ -255,6 +255,54 @@ func (n *Node) refExistingW() *wfile {
 		}
 		w.mu.Unlock()
 	}
+}
+
+// lockW returns n's write state locked (w.mu held), or nil when n is not
+// open for writing.
+func (n *Node) lockW() *wfile {
+	for {
+		n.mu.Lock()
+		w := n.w
+		n.mu.Unlock()
+		if w == nil {
+			return nil
+		}
+		w.mu.Lock()
+		n.mu.Lock()
+		same := n.w == w
+		n.mu.Unlock()
+		if same && !w.gone {
+			return w
+		}
+		w.mu.Unlock()
+		if same { // being discarded by its last release
+			runtime.Gosched()
+		}
+	}
+}
+
+// rekeyLocked points w's later publishes at key (a rename): a stream
+// bound to the old key's multipart upload is given up, and when it had
+// followed every write it starts afresh for key, sending the bytes written
+// so far from the staging file. Called with w.mu held.
+func (w *wfile) rekeyLocked(key string) error {
+	old := w.st.Swap(nil)
+	if old == nil {
+		return nil
+	}
+	follow := old.contiguous(w.size.Load())
+	err := w.flushTailLocked() // the new stream reads those bytes from the staging file
+	old.abandon(errors.New("renamed"))
+	if err != nil {
+		return err
+	}
+	if follow {
+		if st := w.n.fs.newStreamer(w.file, key, w.path); st != nil {
+			w.st.Store(st)
+			st.wrote(0, w.size.Load())
+		}
+	}
+	return nil
 }
 
 // acquireW returns n's write state with one more reference, creating it
@@ -831,7 +879,7 @@ func (n *Node) setMtime(ctx context.Context, t time.Time) error {
 		n.mu.Unlock()
 		return nil
 	}
-	key := n.key
+	key := n.Key()
 	n.mu.Unlock()
 	info, err := f.store.Stat(ctx, key)
 	if err != nil {

@@ -33,9 +33,9 @@ type holder struct {
 
 const holderEnv = "BYOB_TEST_HOLD_FILE"
 
-// runHolder opens path for writing and obeys stdin: a line is written as
-// it is, "close" closes the file; each answers one line (ok, closed, or
-// fail and the error).
+// runHolder opens path for writing and obeys stdin: "fill N SEED" writes
+// randBytes(N, SEED), "close" closes the file, any other line is written
+// as it is; each answers one line (ok, closed, or fail and the error).
 func runHolder(path string) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
@@ -44,6 +44,22 @@ func runHolder(path string) {
 	}
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
+		var n, seed int64
+		if _, err := fmt.Sscanf(sc.Text(), "fill %d %d", &n, &seed); err == nil {
+			// n bytes of randBytes(n, seed), in 1 MiB writes
+			b := randBytes(int(n), seed)
+			for len(b) > 0 && err == nil {
+				k := min(len(b), 1<<20)
+				_, err = f.Write(b[:k])
+				b = b[k:]
+			}
+			if err != nil {
+				fmt.Println("fail", err)
+			} else {
+				fmt.Println("ok")
+			}
+			continue
+		}
 		if sc.Text() == "close" {
 			if err := f.Close(); err != nil {
 				fmt.Println("fail", err)
