@@ -18,8 +18,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/byobfs/byob/providers"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/transfer"
 )
 
 // BlockID names one block: block Index (0-based, of Options.BlockSize
@@ -688,7 +690,7 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 	if err := writeFileAtomic(path, data, dirty && !c.opts.NoSync, &c.noDirect); err != nil {
 		return fmt.Errorf("cache: writing block %v: %w", id, err)
 	}
-	crashPoint(CrashAfterBlockData)
+	transfer.CrashPoint(CrashAfterBlockData)
 	rec := blockRec{size: n, crc: crc32c(data), atime: time.Now().Unix(), nonce: nonce, epoch: c.epoch}
 	if dirty {
 		rec.flags |= blockFlagDirty
@@ -720,7 +722,7 @@ func (c *Cache) storeBlock(ctx context.Context, id BlockID, data []byte, dirty b
 		_ = os.Remove(path)
 		return err
 	}
-	crashPoint(CrashAfterIndexCommit)
+	transfer.CrashPoint(CrashAfterIndexCommit)
 	c.applyDelta(d)
 	if dirty {
 		c.forgetRecent(string(bkey)) // the tier must not serve the bytes this write replaced

@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/byobfs/byob/providers"
 	"github.com/stretchr/testify/require"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/transfer"
 )
 
 const helperEnv = "BYOB_CACHE_TEST_HOLD"
@@ -182,10 +184,10 @@ func TestAttrsAndRemoteMeta(t *testing.T) {
 // journalStore is providers/transfer's journal interface, restated here
 // (cache does not import transfer): the method set must match.
 type journalStore interface {
-	LoadUpload(ctx context.Context, store, key string) (*providers.UploadJournal, error)
-	SaveUpload(ctx context.Context, j *providers.UploadJournal) error
+	LoadUpload(ctx context.Context, store, key string) (*transfer.UploadJournal, error)
+	SaveUpload(ctx context.Context, j *transfer.UploadJournal) error
 	DeleteUpload(ctx context.Context, store, key string) error
-	ListUploads(ctx context.Context, fn func(providers.UploadJournal) error) error
+	ListUploads(ctx context.Context, fn func(transfer.UploadJournal) error) error
 }
 
 var _ journalStore = (*Cache)(nil)
@@ -201,15 +203,15 @@ func TestUploadJournalRoundTripDurable(t *testing.T) {
 	require.Nil(t, j)
 
 	now := time.Unix(1700000000, 0).UTC()
-	want := &providers.UploadJournal{Store: "s3://b", Key: "big.bin", UploadID: "up-1", PartSize: 8 << 20,
-		Source:  providers.SourceFingerprint{Path: "/data/big.bin", Size: 3 << 23, ModTime: now, Inode: 77},
+	want := &transfer.UploadJournal{Store: "s3://b", Key: "big.bin", UploadID: "up-1", PartSize: 8 << 20,
+		Source:  transfer.SourceFingerprint{Path: "/data/big.bin", Size: 3 << 23, ModTime: now, Inode: 77},
 		Started: now, Updated: now}
 	for n := 1; n <= 3; n++ {
-		want.Parts = append(want.Parts, providers.JournalPart{Number: n, Offset: int64(n-1) << 23, Size: 8 << 20,
+		want.Parts = append(want.Parts, transfer.JournalPart{Number: n, Offset: int64(n-1) << 23, Size: 8 << 20,
 			ETag: fmt.Sprintf(`"e%d"`, n), Checksum: providers.CRC32C(uint32(n))})
 		require.NoError(t, c.SaveUpload(ctx, want))
 	}
-	other := &providers.UploadJournal{Store: "s3://b", Key: "a.bin", UploadID: "up-2", Started: now, Updated: now}
+	other := &transfer.UploadJournal{Store: "s3://b", Key: "a.bin", UploadID: "up-2", Started: now, Updated: now}
 	require.NoError(t, c.SaveUpload(ctx, other))
 	// A crash right after SaveUpload keeps the journal.
 	crash(t, c)
@@ -227,7 +229,7 @@ func TestUploadJournalRoundTripDurable(t *testing.T) {
 	require.Equal(t, want, got)
 
 	var keys []string
-	require.NoError(t, c.ListUploads(ctx, func(j providers.UploadJournal) error {
+	require.NoError(t, c.ListUploads(ctx, func(j transfer.UploadJournal) error {
 		keys = append(keys, j.Key)
 		return c.DeleteUpload(ctx, j.Store, j.Key) // allowed from fn
 	}))
@@ -327,8 +329,8 @@ func TestAdoptStore(t *testing.T) {
 	require.NoError(t, c.AppendWriteBack(ctx, logged))
 	other := &WriteBack{Store: "other", Key: "c", StagingPath: "/tmp/c", Size: 3, State: WriteBackStaged}
 	require.NoError(t, c.PutWriteBack(ctx, other))
-	for _, j := range []providers.UploadJournal{
-		{Store: "old", Key: "big", UploadID: "u1", Parts: []providers.JournalPart{{Number: 1, Size: 5}}},
+	for _, j := range []transfer.UploadJournal{
+		{Store: "old", Key: "big", UploadID: "u1", Parts: []transfer.JournalPart{{Number: 1, Size: 5}}},
 		{Store: "old", Key: "both", UploadID: "u2"},
 		{Store: "new", Key: "both", UploadID: "u3"},
 	} {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/transfer"
 )
 
 // The crash child: TestCrashChild runs only in a subprocess started by
@@ -72,7 +74,7 @@ func TestCrashChild(t *testing.T) {
 			os.Exit(3)
 		}
 	}
-	os.Setenv(crashEnv, os.Getenv(childPointEnv))
+	os.Setenv(transfer.CrashEnv, os.Getenv(childPointEnv))
 	switch os.Getenv(childModeEnv) {
 	case "write":
 		err = c.WriteBlock(ctx, dirtyBlock(4), blockData(dirtyBlock(4), bs))
@@ -117,7 +119,7 @@ func TestCrashSIGKILLAtNamedPoints(t *testing.T) {
 				dir := filepath.Join(t.TempDir(), "cache")
 				cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 				cmd.Env = append(os.Environ(), childDirEnv+"="+dir, childPointEnv+"="+point, childModeEnv+"="+mode)
-				cmd.Env = append(cmd.Env, crashEnv+"=") // armed by the child itself after phase 1
+				cmd.Env = append(cmd.Env, transfer.CrashEnv+"=") // armed by the child itself after phase 1
 				var stderr strings.Builder
 				cmd.Stderr = &stderr
 				start := time.Now()

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/byobfs/byob/providers"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/transfer"
 )
 
 // The upload resume journal. Its method set is the one
@@ -28,7 +30,7 @@ func uploadPartKey(store, key string, n int) []byte {
 	return binary.BigEndian.AppendUint32(uploadPartsPrefix(store, key), uint32(n))
 }
 
-func encodePart(p providers.JournalPart) []byte {
+func encodePart(p transfer.JournalPart) []byte {
 	e := enc{}
 	e.byte1(partFormat)
 	e.uvarint(uint64(p.Number))
@@ -40,10 +42,10 @@ func encodePart(p providers.JournalPart) []byte {
 	return e.b
 }
 
-func decodePart(b []byte) (providers.JournalPart, error) {
+func decodePart(b []byte) (transfer.JournalPart, error) {
 	d := dec{b: b}
 	d.version(partFormat, "upload part")
-	p := providers.JournalPart{Number: int(d.uvarint()), Offset: d.varint(), Size: d.varint(), ETag: d.str()}
+	p := transfer.JournalPart{Number: int(d.uvarint()), Offset: d.varint(), Size: d.varint(), ETag: d.str()}
 	p.Checksum.Algorithm = providers.ChecksumAlgorithm(d.byte1())
 	p.Checksum.Sum = d.bytes()
 	return p, d.err
@@ -51,8 +53,8 @@ func decodePart(b []byte) (providers.JournalPart, error) {
 
 // LoadUpload returns the journal of the upload of key to store, or nil,
 // nil when there is none.
-func (c *Cache) LoadUpload(ctx context.Context, store, key string) (*providers.UploadJournal, error) {
-	var j *providers.UploadJournal
+func (c *Cache) LoadUpload(ctx context.Context, store, key string) (*transfer.UploadJournal, error) {
+	var j *transfer.UploadJournal
 	err := c.view(ctx, func(tx *bolt.Tx) error {
 		var err error
 		j, err = loadUploadTx(tx, store, key)
@@ -61,12 +63,12 @@ func (c *Cache) LoadUpload(ctx context.Context, store, key string) (*providers.U
 	return j, err
 }
 
-func loadUploadTx(tx *bolt.Tx, store, key string) (*providers.UploadJournal, error) {
+func loadUploadTx(tx *bolt.Tx, store, key string) (*transfer.UploadJournal, error) {
 	v := tx.Bucket(bktUploads).Get(uploadKey(store, key))
 	if v == nil {
 		return nil, nil
 	}
-	var j providers.UploadJournal
+	var j transfer.UploadJournal
 	if err := json.Unmarshal(v, &j); err != nil {
 		return nil, fmt.Errorf("%w: upload journal %q: %v", ErrCorrupt, key, err)
 	}
@@ -86,7 +88,7 @@ func loadUploadTx(tx *bolt.Tx, store, key string) (*providers.UploadJournal, err
 // SaveUpload records j, replacing the journal of (j.Store, j.Key). It is
 // durable (a synced commit) when SaveUpload returns. Concurrent saves (the
 // parts of several uploads finishing together) share one commit.
-func (c *Cache) SaveUpload(ctx context.Context, j *providers.UploadJournal) error {
+func (c *Cache) SaveUpload(ctx context.Context, j *transfer.UploadJournal) error {
 	if j == nil || j.Key == "" && j.UploadID == "" {
 		return fmt.Errorf("%w: empty upload journal", ErrInvalid)
 	}
@@ -96,7 +98,7 @@ func (c *Cache) SaveUpload(ctx context.Context, j *providers.UploadJournal) erro
 	if err != nil {
 		return err
 	}
-	parts := append([]providers.JournalPart(nil), j.Parts...)
+	parts := append([]transfer.JournalPart(nil), j.Parts...)
 	sort.Slice(parts, func(a, b int) bool { return parts[a].Number < parts[b].Number })
 	return c.batch(ctx, func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bktUploads).Put(uploadKey(j.Store, j.Key), hv); err != nil {
@@ -145,7 +147,7 @@ func (c *Cache) DeleteUpload(ctx context.Context, store, key string) error {
 
 // ListUploads calls fn for each journal, ordered by store then key. fn runs
 // outside any transaction, so it may call DeleteUpload.
-func (c *Cache) ListUploads(ctx context.Context, fn func(providers.UploadJournal) error) error {
+func (c *Cache) ListUploads(ctx context.Context, fn func(transfer.UploadJournal) error) error {
 	type ref struct{ store, key string }
 	var refs []ref
 	err := c.view(ctx, func(tx *bolt.Tx) error {

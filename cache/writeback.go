@@ -9,7 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/transfer"
 )
 
 // WriteBackState is where a mount write-back entry stands.
@@ -147,8 +147,8 @@ func (c *Cache) AdoptStore(ctx context.Context, from, to string) (int, error) {
 		}
 		n++
 	}
-	var js []providers.UploadJournal
-	err = c.ListUploads(ctx, func(j providers.UploadJournal) error {
+	var js []transfer.UploadJournal
+	err = c.ListUploads(ctx, func(j transfer.UploadJournal) error {
 		if j.Store == from {
 			js = append(js, j)
 		}

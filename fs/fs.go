@@ -15,7 +15,7 @@ import (
 
 	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/providers"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
 )
 
 // Options configure an FS. Zero fields take the defaults of DefaultOptions

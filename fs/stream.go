@@ -16,11 +16,11 @@ import (
 	"time"
 
 	"github.com/byobfs/byob/providers"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
 )
 
 // streamSource marks the upload journals of streamed writes in the cache
-// index (providers.SourceFingerprint.Path = streamSource + staging path).
+// index (transfer.SourceFingerprint.Path = streamSource + staging path).
 // They are never resumed: New aborts them (the file was never closed).
 const streamSource = "byob-fs-stream:"
 
@@ -378,8 +378,8 @@ func (s *streamer) startLocked() {
 		}
 		up, err := s.mp.CreateMultipart(s.ctx, s.key, put)
 		if err == nil {
-			j := &providers.UploadJournal{Store: s.f.opts.StoreID, Key: s.key, UploadID: up.ID(), PartSize: s.ps,
-				Source: providers.SourceFingerprint{Path: streamSource + s.path}, Started: time.Now(), Updated: time.Now()}
+			j := &transfer.UploadJournal{Store: s.f.opts.StoreID, Key: s.key, UploadID: up.ID(), PartSize: s.ps,
+				Source: transfer.SourceFingerprint{Path: streamSource + s.path}, Started: time.Now(), Updated: time.Now()}
 			if jerr := s.f.cache.SaveUpload(s.ctx, j); jerr != nil {
 				actx, cancel := context.WithTimeout(context.Background(), time.Minute)
 				up.Abort(actx)
@@ -595,8 +595,8 @@ func (s *streamer) forget(ctx context.Context, id string) {
 // killed while a file was being written): such a file was never closed, so
 // it is never published. Its staging file is removed.
 func (f *FS) abortOrphans(ctx context.Context) {
-	var orphans []providers.UploadJournal
-	err := f.cache.ListUploads(ctx, func(j providers.UploadJournal) error {
+	var orphans []transfer.UploadJournal
+	err := f.cache.ListUploads(ctx, func(j transfer.UploadJournal) error {
 		if j.Store == f.opts.StoreID && strings.HasPrefix(j.Source.Path, streamSource) {
 			orphans = append(orphans, j)
 		}

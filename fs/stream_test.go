@@ -13,7 +13,7 @@ import (
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
 	"github.com/byobfs/byob/providers/mem"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
 )
 
 const streamPS = 64 << 10
@@ -83,7 +83,7 @@ func TestStreamedWrite(t *testing.T) {
 	require.Equal(t, int64(len(want)), attr.Size)
 	require.True(t, time.Since(attr.Mtime) < time.Minute, "mtime %v", attr.Mtime)
 	n := 0
-	require.NoError(t, f.cache.ListUploads(ctx, func(providers.UploadJournal) error { n++; return nil }))
+	require.NoError(t, f.cache.ListUploads(ctx, func(transfer.UploadJournal) error { n++; return nil }))
 	require.Zero(t, n, "the stream's journal record is removed after Complete")
 }
 
@@ -161,8 +161,8 @@ func TestStreamNeverClosedIsNotPublished(t *testing.T) {
 	writeChunks(t, h, data(3*streamPS, 2), 0, 64<<10)
 	require.Eventually(t, func() bool { return st.Calls(faulty.OpUploadPart) >= 3 }, 5*time.Second, 5*time.Millisecond)
 	require.Equal(t, old, getObj(t, st, "f"))
-	var js []providers.UploadJournal
-	require.NoError(t, f.cache.ListUploads(ctx, func(j providers.UploadJournal) error { js = append(js, j); return nil }))
+	var js []transfer.UploadJournal
+	require.NoError(t, f.cache.ListUploads(ctx, func(j transfer.UploadJournal) error { js = append(js, j); return nil }))
 	require.Len(t, js, 1, "the cache lists the unfinished upload")
 
 	// A restart on the same cache: the orphan is aborted and forgotten.
@@ -173,7 +173,7 @@ func TestStreamNeverClosedIsNotPublished(t *testing.T) {
 	// flight may then fail and make that FS abort the upload once more.)
 	require.GreaterOrEqual(t, st.Calls(faulty.OpAbort), 1)
 	js = nil
-	require.NoError(t, f.cache.ListUploads(ctx, func(j providers.UploadJournal) error { js = append(js, j); return nil }))
+	require.NoError(t, f.cache.ListUploads(ctx, func(j transfer.UploadJournal) error { js = append(js, j); return nil }))
 	require.Empty(t, js)
 	require.Equal(t, old, getObj(t, st, "f"))
 

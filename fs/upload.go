@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/transfer"
 )
 
 // publish makes the server (or, in write-back mode, the journal) hold the
@@ -98,7 +99,7 @@ func (f *FS) upload(ctx context.Context, key string, r interface {
 		return providers.ObjectInfo{}, err
 	}
 	put := providers.PutOptions{Metadata: map[string]string{providers.MetaMtime: providers.FormatMtime(mtime)}}
-	info, err := f.up.UploadFile(ctx, key, r, size, providers.SourceFingerprint{}, put)
+	info, err := f.up.UploadFile(ctx, key, r, size, transfer.SourceFingerprint{}, put)
 	if err != nil {
 		return info, err
 	}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/byobfs/byob/cache"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
 )
 
 // wbEntry is one file acknowledged to an application in write-back mode and

@@ -28,7 +28,7 @@ import (
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
 	"github.com/byobfs/byob/providers/local"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
 )
 
 // byobState runs the binary like byob, and also returns how it ended
@@ -70,13 +70,13 @@ func writeGenFile(t *testing.T, path string, size int64, seed uint64) [32]byte {
 
 // syncJournal reads the upload journal of key from the sync cache under
 // base (the killed process left it unclean; Open takes it over).
-func syncJournal(t *testing.T, base, key string) *providers.UploadJournal {
+func syncJournal(t *testing.T, base, key string) *transfer.UploadJournal {
 	t.Helper()
 	c, err := cache.Open(cache.DefaultOptions(filepath.Join(base, "sync")))
 	require.NoError(t, err)
 	defer c.Close()
-	var found *providers.UploadJournal
-	require.NoError(t, c.ListUploads(context.Background(), func(j providers.UploadJournal) error {
+	var found *transfer.UploadJournal
+	require.NoError(t, c.ListUploads(context.Background(), func(j transfer.UploadJournal) error {
 		if j.Key == key {
 			found = &j
 		}
@@ -172,7 +172,7 @@ func TestCacheColdReaders1GiB(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now()
 	_, err := transfer.NewUploader(direct, transfer.Options{PartSize: 64 << 20, Concurrency: 4, Retry: transfer.DefaultRetryPolicy()}).
-		UploadFile(ctx, key, gen, size, providers.SourceFingerprint{Size: size}, providers.PutOptions{})
+		UploadFile(ctx, key, gen, size, transfer.SourceFingerprint{Size: size}, providers.PutOptions{})
 	require.NoError(t, err)
 	upload := time.Since(start)
 	want := make([]uint32, blocks)

@@ -19,7 +19,7 @@ import (
 	"github.com/byobfs/byob/providers/local"
 	"github.com/byobfs/byob/providers/minio"
 	"github.com/byobfs/byob/providers/s3"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
 )
 
 // byob mount --config FILE MOUNTPOINT shows one directory per team, each

@@ -32,7 +32,7 @@ import (
 	"github.com/byobfs/byob/integration/testenv"
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
 )
 
 // mountProc is one `byob mount --daemon` of the built binary.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/byobfs/byob/integration/testenv"
 	"github.com/byobfs/byob/providers"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
 )
 
 // byob cache pending lists what a killed write-back mount acknowledged but

@@ -17,7 +17,7 @@ import (
 
 	"github.com/byobfs/byob/integration/testenv"
 	"github.com/byobfs/byob/providers"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
 )
 
 // discardAt is an io.WriterAt that drops everything, so downloads measure
@@ -156,7 +156,7 @@ func BenchmarkTransfer(b *testing.B) {
 			return err
 		}},
 		{"Upload/1GiB/byob-minio", func() error {
-			_, err := up.UploadFile(ctx, "bench/byob", src, size, providers.SourceFingerprint{}, providers.PutOptions{})
+			_, err := up.UploadFile(ctx, "bench/byob", src, size, transfer.SourceFingerprint{}, providers.PutOptions{})
 			return err
 		}},
 		{"Download/1GiB/raw-minio", func() error { return rawDownload("bench/raw") }},

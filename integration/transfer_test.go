@@ -17,7 +17,8 @@ import (
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
 	"github.com/byobfs/byob/providers/minio"
-	"github.com/byobfs/byob/providers/transfer"
+	"github.com/byobfs/byob/transfer"
+	"github.com/byobfs/byob/transfer/transfertest"
 )
 
 // genReaderAt is a deterministic pseudo-random io.ReaderAt of size bytes
@@ -142,7 +143,7 @@ func TestTransferFaulty1GiB(t *testing.T) {
 	src := newGen(size, 1)
 	want := sha256Of(t, io.NewSectionReader(src, 0, size))
 	retry := transfer.RetryPolicy{MaxAttempts: 10, Initial: 10 * time.Millisecond, Max: 200 * time.Millisecond}
-	j := transfer.NewMemJournal()
+	j := transfertest.NewMemJournal()
 	var id atomic.Value
 	o := transfer.DefaultOptions()
 	o.Retry, o.Journal, o.StoreID = retry, j, storeID
@@ -151,7 +152,7 @@ func TestTransferFaulty1GiB(t *testing.T) {
 	ctx := context.Background()
 	start := time.Now()
 	info, err := transfer.NewUploader(st, o).UploadFile(ctx, "big/object", src, size,
-		providers.SourceFingerprint{Path: "gen", Size: size}, providers.PutOptions{})
+		transfer.SourceFingerprint{Path: "gen", Size: size}, providers.PutOptions{})
 	require.NoError(t, err)
 	up := time.Since(start)
 	require.EqualValues(t, size, info.Size)
@@ -191,7 +192,7 @@ func TestTransferAbortOnPermanentError(t *testing.T) {
 	direct, _ := openMinIO(t, s, bucket, "")
 
 	const size = 40 << 20
-	j := transfer.NewMemJournal()
+	j := transfertest.NewMemJournal()
 	var id atomic.Value
 	o := transfer.DefaultOptions()
 	o.PartSize = 5 << 20
@@ -199,7 +200,7 @@ func TestTransferAbortOnPermanentError(t *testing.T) {
 	o.Journal, o.StoreID = j, storeID
 	o.AfterPart = recordID(j, storeID, "denied", &id)
 	_, err = transfer.NewUploader(st, o).UploadFile(context.Background(), "denied", newGen(size, 2), size,
-		providers.SourceFingerprint{Size: size}, providers.PutOptions{})
+		transfer.SourceFingerprint{Size: size}, providers.PutOptions{})
 	require.ErrorIs(t, err, providers.ErrPermission)
 	require.Equal(t, 1, proxy.Count(faulty.KindAbort))
 	require.Equal(t, 0, j.Len())
@@ -220,8 +221,8 @@ func TestTransferResumeOnMinIO(t *testing.T) {
 
 	const size = 60<<20 + 12345 // 12 parts of 5 MiB
 	src := newGen(size, 3)
-	fp := providers.SourceFingerprint{Path: "gen3", Size: size, ModTime: time.Unix(1700000000, 0)}
-	j := transfer.NewMemJournal()
+	fp := transfer.SourceFingerprint{Path: "gen3", Size: size, ModTime: time.Unix(1700000000, 0)}
+	j := transfertest.NewMemJournal()
 	o := transfer.DefaultOptions()
 	o.PartSize, o.Concurrency, o.Journal, o.StoreID = 5<<20, 2, j, storeID
 	ctx, cancel := context.WithCancel(context.Background())

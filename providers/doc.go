@@ -12,9 +12,7 @@
 //     the single place that turns user-pasted addresses into data and the
 //     single place that prints them (Address.Redacted);
 //   - the Registry type mapping a scheme to an opener (the instance is built in
-//     cmd; there is no package global);
-//   - the resume-journal record types shared by transfer (which writes them)
-//     and cache (which stores them) without either importing the other.
+//     cmd; there is no package global).
 //
 // Backends live in sub-packages (mem, local, s3, minio, gcs, azure, presigned)
 // and only map SDK calls and errors onto this contract. Policy (retries,

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/transfer"
 )
 
 // RemoteAttrs is what a listing does not carry and a compare may need: the
@@ -28,9 +29,9 @@ type Index interface {
 	RememberRemote(store, key, version string, a RemoteAttrs)
 	// LookupHash returns the checksum of algorithm alg of the local file
 	// with fingerprint fp (path, size, mtime, inode).
-	LookupHash(fp providers.SourceFingerprint, alg providers.ChecksumAlgorithm) (providers.Checksum, bool)
+	LookupHash(fp transfer.SourceFingerprint, alg providers.ChecksumAlgorithm) (providers.Checksum, bool)
 	// RememberHash records a local file's checksum.
-	RememberHash(fp providers.SourceFingerprint, sum providers.Checksum)
+	RememberHash(fp transfer.SourceFingerprint, sum providers.Checksum)
 }
 
 // MemIndex is an in-memory Index. It grows with the objects it is told
@@ -44,7 +45,7 @@ type MemIndex struct {
 }
 
 type hashKey struct {
-	fp  providers.SourceFingerprint
+	fp  transfer.SourceFingerprint
 	alg providers.ChecksumAlgorithm
 }
 
@@ -76,7 +77,7 @@ func (m *MemIndex) RememberRemote(store, key, version string, a RemoteAttrs) {
 }
 
 // LookupHash implements Index.
-func (m *MemIndex) LookupHash(fp providers.SourceFingerprint, alg providers.ChecksumAlgorithm) (providers.Checksum, bool) {
+func (m *MemIndex) LookupHash(fp transfer.SourceFingerprint, alg providers.ChecksumAlgorithm) (providers.Checksum, bool) {
 	fp.ModTime = fp.ModTime.UTC()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -85,7 +86,7 @@ func (m *MemIndex) LookupHash(fp providers.SourceFingerprint, alg providers.Chec
 }
 
 // RememberHash implements Index.
-func (m *MemIndex) RememberHash(fp providers.SourceFingerprint, sum providers.Checksum) {
+func (m *MemIndex) RememberHash(fp transfer.SourceFingerprint, sum providers.Checksum) {
 	fp.ModTime = fp.ModTime.UTC()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -104,10 +105,10 @@ type noIndex struct{}
 
 func (noIndex) LookupRemote(string, string, string) (RemoteAttrs, bool) { return RemoteAttrs{}, false }
 func (noIndex) RememberRemote(string, string, string, RemoteAttrs)      {}
-func (noIndex) LookupHash(providers.SourceFingerprint, providers.ChecksumAlgorithm) (providers.Checksum, bool) {
+func (noIndex) LookupHash(transfer.SourceFingerprint, providers.ChecksumAlgorithm) (providers.Checksum, bool) {
 	return providers.Checksum{}, false
 }
-func (noIndex) RememberHash(providers.SourceFingerprint, providers.Checksum) {}
+func (noIndex) RememberHash(transfer.SourceFingerprint, providers.Checksum) {}
 
 // contentSums keeps the checksums of info that are content hashes: those
 // the server reported (Checksums) and the md5chksum metadata. The ETag is

@@ -19,6 +19,7 @@ import (
 
 	"github.com/byobfs/byob/layout"
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/transfer"
 )
 
 // Namer maps one key segment to one local file name and back. It must be
@@ -232,8 +233,8 @@ func (l *localSide) sums(context.Context, *entry) ([]providers.Checksum, bool, e
 	return nil, true, nil
 }
 
-func (l *localSide) fingerprint(e *entry) providers.SourceFingerprint {
-	return providers.SourceFingerprint{Path: e.path, Size: e.size, ModTime: e.modTime, Inode: e.inode}
+func (l *localSide) fingerprint(e *entry) transfer.SourceFingerprint {
+	return transfer.SourceFingerprint{Path: e.path, Size: e.size, ModTime: e.modTime, Inode: e.inode}
 }
 
 func (l *localSide) compute(ctx context.Context, e *entry, alg providers.ChecksumAlgorithm) (providers.Checksum, error) {

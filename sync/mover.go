@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/transfer"
 )
 
 // Mover moves the bytes of one object. The lead backs it with
@@ -33,7 +34,7 @@ type UploadSource interface {
 	// Size is the number of bytes to upload.
 	Size() int64
 	// Fingerprint identifies the bytes (for a resume journal).
-	Fingerprint() providers.SourceFingerprint
+	Fingerprint() transfer.SourceFingerprint
 	// OpenRange returns n bytes from off. Ranges may be read concurrently.
 	OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error)
 	// Verify reports ErrSourceChanged when the source no longer matches its
@@ -112,7 +113,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 // localSource is a local file opened for upload.
 type localSource struct {
 	f  *os.File
-	fp providers.SourceFingerprint
+	fp transfer.SourceFingerprint
 }
 
 var _ UploadSource = (*localSource)(nil)
@@ -131,13 +132,13 @@ func openLocalSource(path string) (*localSource, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
-	return &localSource{f: f, fp: providers.SourceFingerprint{
+	return &localSource{f: f, fp: transfer.SourceFingerprint{
 		Path: path, Size: fi.Size(), ModTime: fi.ModTime(), Inode: idOf(fi).ino}}, nil
 }
 
-func (l *localSource) Size() int64                              { return l.fp.Size }
-func (l *localSource) Fingerprint() providers.SourceFingerprint { return l.fp }
-func (l *localSource) Close() error                             { return l.f.Close() }
+func (l *localSource) Size() int64                             { return l.fp.Size }
+func (l *localSource) Fingerprint() transfer.SourceFingerprint { return l.fp }
+func (l *localSource) Close() error                            { return l.f.Close() }
 
 func (l *localSource) OpenRange(_ context.Context, off, n int64) (io.ReadCloser, error) {
 	return io.NopCloser(io.NewSectionReader(l.f, off, n)), nil
@@ -166,8 +167,8 @@ type remoteSource struct {
 var _ UploadSource = (*remoteSource)(nil)
 
 func (r *remoteSource) Size() int64 { return r.info.Size }
-func (r *remoteSource) Fingerprint() providers.SourceFingerprint {
-	return providers.SourceFingerprint{Size: r.info.Size, ModTime: r.info.Mtime(), Version: r.info.Version}
+func (r *remoteSource) Fingerprint() transfer.SourceFingerprint {
+	return transfer.SourceFingerprint{Size: r.info.Size, ModTime: r.info.Mtime(), Version: r.info.Version}
 }
 func (r *remoteSource) OpenRange(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 	if n == 0 {

@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/byobfs/byob/providers"
-	"github.com/byobfs/byob/providers/transfer"
 	bsync "github.com/byobfs/byob/sync"
+	"github.com/byobfs/byob/transfer"
 )
 
 // transferMover backs sync's Mover with the transfer engine: objects of at

@@ -16,8 +16,8 @@ import (
 
 	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/providers"
-	"github.com/byobfs/byob/providers/transfer"
 	bsync "github.com/byobfs/byob/sync"
+	"github.com/byobfs/byob/transfer"
 )
 
 type syncFlags struct {

@@ -8,6 +8,7 @@ import (
 	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/providers"
 	bsync "github.com/byobfs/byob/sync"
+	"github.com/byobfs/byob/transfer"
 )
 
 // cacheIndex backs sync's Index with the bbolt cache index, so a no-op
@@ -186,7 +187,7 @@ func (x *cacheIndex) RememberRemote(store, key, version string, a bsync.RemoteAt
 
 // fingerprint returns the record of fp's path, pending or committed, when
 // it is for the same size, mtime and inode.
-func (x *cacheIndex) fingerprint(fp providers.SourceFingerprint) (cache.Fingerprint, bool) {
+func (x *cacheIndex) fingerprint(fp transfer.SourceFingerprint) (cache.Fingerprint, bool) {
 	x.mu.Lock()
 	for _, b := range []*indexBatch{x.pending, x.inflight} {
 		if b == nil {
@@ -202,7 +203,7 @@ func (x *cacheIndex) fingerprint(fp providers.SourceFingerprint) (cache.Fingerpr
 	return f, err == nil && ok
 }
 
-func (x *cacheIndex) LookupHash(fp providers.SourceFingerprint, alg providers.ChecksumAlgorithm) (providers.Checksum, bool) {
+func (x *cacheIndex) LookupHash(fp transfer.SourceFingerprint, alg providers.ChecksumAlgorithm) (providers.Checksum, bool) {
 	f, ok := x.fingerprint(fp)
 	if !ok {
 		return providers.Checksum{}, false
@@ -218,7 +219,7 @@ func (x *cacheIndex) LookupHash(fp providers.SourceFingerprint, alg providers.Ch
 
 // RememberHash adds sum to what is known of the file fp (a file hashed
 // with both algorithms keeps both).
-func (x *cacheIndex) RememberHash(fp providers.SourceFingerprint, sum providers.Checksum) {
+func (x *cacheIndex) RememberHash(fp transfer.SourceFingerprint, sum providers.Checksum) {
 	f, ok := x.fingerprint(fp)
 	if !ok {
 		f = cache.Fingerprint{Path: fp.Path, Size: fp.Size, ModTime: fp.ModTime, Inode: fp.Inode}

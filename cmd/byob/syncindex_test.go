@@ -10,6 +10,7 @@ import (
 	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/providers"
 	bsync "github.com/byobfs/byob/sync"
+	"github.com/byobfs/byob/transfer"
 )
 
 func openSyncCache(t *testing.T, dir string) *cache.Cache {
@@ -39,7 +40,7 @@ func TestCacheIndexWriteBehind(t *testing.T) {
 	_, ok = x.LookupRemote("s", "k", "v0")
 	require.False(t, ok, "another version is not")
 
-	fp := providers.SourceFingerprint{Path: "/d/f", Size: 3, ModTime: mt, Inode: 9}
+	fp := transfer.SourceFingerprint{Path: "/d/f", Size: 3, ModTime: mt, Inode: 9}
 	x.RememberHash(fp, crc)
 	x.RememberHash(fp, md5) // both algorithms are kept
 	h, ok := x.LookupHash(fp, providers.ChecksumCRC32C)

@@ -1,8 +1,9 @@
 // Package transfer moves bytes between a caller and a providers.Store: a
 // concurrent multipart uploader (UploadFile, UploadStream), a parallel ranged
 // downloader (Download), the one retry policy of the project (Retryable, Do,
-// NewRetryingStore) and the resume journal interface (Journal) that cache
-// implements. It imports only providers.
+// NewRetryingStore), the resume journal interface (Journal) that cache
+// implements with its record types (UploadJournal), and the crash points
+// of the binary (CrashPoint). It imports only providers.
 //
 // # Retries
 //

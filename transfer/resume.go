@@ -10,14 +10,14 @@ import (
 )
 
 // sameSource reports whether two fingerprints describe the same bytes.
-func sameSource(a, b providers.SourceFingerprint) bool {
+func sameSource(a, b SourceFingerprint) bool {
 	return a.Path == b.Path && a.Size == b.Size && a.ModTime.Equal(b.ModTime) &&
 		a.Inode == b.Inode && a.Version == b.Version
 }
 
 // startFile resumes the journaled upload of key when it matches, or
 // creates a new one (journaled when a Journal is set).
-func (u *Uploader) startFile(ctx context.Context, mp providers.Multiparter, key string, ps int64, src providers.SourceFingerprint, put providers.PutOptions, alg providers.ChecksumAlgorithm) (*uploadState, error) {
+func (u *Uploader) startFile(ctx context.Context, mp providers.Multiparter, key string, ps int64, src SourceFingerprint, put providers.PutOptions, alg providers.ChecksumAlgorithm) (*uploadState, error) {
 	s := &uploadState{u: u, key: key, alg: alg, put: put, done: map[int]doneInfo{}}
 	j := u.o.Journal
 	if j != nil {
@@ -42,7 +42,7 @@ func (u *Uploader) startFile(ctx context.Context, mp providers.Multiparter, key 
 	s.up = up
 	if j != nil {
 		now := time.Now()
-		s.journal = &providers.UploadJournal{Store: u.o.StoreID, Key: key, UploadID: up.ID(), PartSize: ps,
+		s.journal = &UploadJournal{Store: u.o.StoreID, Key: key, UploadID: up.ID(), PartSize: ps,
 			Source: src, Started: now, Updated: now}
 		if err := j.SaveUpload(ctx, s.journal); err != nil {
 			return nil, errors.Join(fmt.Errorf("transfer: journaling the upload of %q: %w", key, err), s.abortQuietly(ctx))
@@ -61,7 +61,7 @@ func (s *uploadState) abortQuietly(ctx context.Context) error {
 // source and part size and the server still has it, marking the parts the
 // server confirms as done. It reports false (after aborting what it can of
 // the old upload and forgetting rec) when rec cannot be used.
-func (u *Uploader) resume(ctx context.Context, mp providers.Multiparter, s *uploadState, rec *providers.UploadJournal, ps int64, src providers.SourceFingerprint) (bool, error) {
+func (u *Uploader) resume(ctx context.Context, mp providers.Multiparter, s *uploadState, rec *UploadJournal, ps int64, src SourceFingerprint) (bool, error) {
 	forget := func() (bool, error) {
 		return false, u.o.Journal.DeleteUpload(ctx, rec.Store, rec.Key)
 	}
@@ -118,7 +118,7 @@ func (u *Uploader) resume(ctx context.Context, mp providers.Multiparter, s *uplo
 
 // partMatches reports whether the server's part p is the journaled jp:
 // same size, and the same ETag (or, without ETags, the same checksum).
-func partMatches(p providers.Part, jp providers.JournalPart) bool {
+func partMatches(p providers.Part, jp JournalPart) bool {
 	if p.Size != jp.Size {
 		return false
 	}

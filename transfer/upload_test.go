@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -60,21 +59,12 @@ func requireGone(t *testing.T, st providers.Store, key, id string) {
 	require.ErrorIs(t, err, providers.ErrUploadNotFound)
 }
 
-// idRecorder returns an AfterPart hook that records the journaled upload ID.
-func idRecorder(j *MemJournal, key string, id *atomic.Value) func(int) {
-	return func(int) {
-		if rec, _ := j.LoadUpload(context.Background(), "mem", key); rec != nil {
-			id.Store(rec.UploadID)
-		}
-	}
-}
-
 func TestUploadFileSmallIsOnePut(t *testing.T) {
 	ctx := context.Background()
 	f := faulty.Wrap(smallMem(0), faulty.Options{})
 	u := NewUploader(f, testOptions())
 	data := randBytes(1, 1<<10) // exactly one part
-	info, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	info, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), SourceFingerprint{}, providers.PutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 1, f.Calls(faulty.OpPut))
 	require.Equal(t, 0, f.Calls(faulty.OpCreateMultipart))
@@ -82,46 +72,12 @@ func TestUploadFileSmallIsOnePut(t *testing.T) {
 	requireCRC(t, info, data)
 }
 
-func TestUploadFileWithFaults(t *testing.T) {
-	ctx := context.Background()
-	f := faulty.Wrap(smallMem(0), faulty.Options{Seed: 3, Rules: []faulty.StoreRule{
-		faulty.FailRate(faulty.OpUploadPart, 0.2),
-		faulty.FailRate(faulty.OpCreateMultipart, 0.5),
-		faulty.FailRate(faulty.OpComplete, 0.5),
-	}})
-	j := NewMemJournal()
-	var id atomic.Value
-	o := testOptions()
-	o.Journal, o.StoreID = j, "mem"
-	o.AfterPart = idRecorder(j, "big", &id)
-	u := NewUploader(f, o)
-	data := randBytes(2, 100<<10+123)
-	put := providers.PutOptions{Metadata: map[string]string{providers.MetaMD5: "given"}}
-	info, err := u.UploadFile(ctx, "big", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{Size: int64(len(data))}, put)
-	require.NoError(t, err)
-	require.Equal(t, data, readAll(t, f, "big"))
-	requireCRC(t, info, data)
-	require.Greater(t, f.Injected(), 5)
-	require.Equal(t, 0, j.Len(), "journal record removed after complete")
-	requireGone(t, f, "big", id.Load().(string))
-	st, err := f.Stat(ctx, "big")
-	require.NoError(t, err)
-	require.Equal(t, "given", st.Metadata[providers.MetaMD5], "md5chksum passed through as given")
-
-	// Without it nothing computes one.
-	_, err = u.UploadFile(ctx, "big2", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
-	require.NoError(t, err)
-	st, err = f.Stat(ctx, "big2")
-	require.NoError(t, err)
-	require.NotContains(t, st.Metadata, providers.MetaMD5)
-}
-
 func TestUploadFilePartCountLimit(t *testing.T) {
 	ctx := context.Background()
 	f := faulty.Wrap(smallMem(8), faulty.Options{})
 	u := NewUploader(f, testOptions())
 	data := randBytes(4, 100<<10)
-	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), SourceFingerprint{}, providers.PutOptions{})
 	require.NoError(t, err)
 	require.LessOrEqual(t, f.Calls(faulty.OpUploadPart), 8)
 	require.Greater(t, f.Calls(faulty.OpUploadPart), 1)
@@ -132,112 +88,6 @@ func TestUploadFilePartCountLimit(t *testing.T) {
 	require.Equal(t, int64(1049)<<20, ps, "10 TiB in 10,000 parts of whole MiB")
 	_, err = filePartSize(1<<30, 0, providers.Capabilities{MinPartSize: 1, MaxPartSize: 1 << 20, MaxParts: 10})
 	require.ErrorIs(t, err, providers.ErrInvalidArgument)
-}
-
-func TestUploadFileAbortsOnFinalFailure(t *testing.T) {
-	ctx := context.Background()
-	f := faulty.Wrap(smallMem(0), faulty.Options{Rules: []faulty.StoreRule{{Op: faulty.OpUploadPart, Nth: 5,
-		Err: providers.NewOpError("upload-part", "k", providers.ErrPermission, nil)}}})
-	j := NewMemJournal()
-	var id atomic.Value
-	o := testOptions()
-	o.Journal, o.StoreID = j, "mem"
-	o.AfterPart = idRecorder(j, "k", &id)
-	u := NewUploader(f, o)
-	data := randBytes(5, 20<<10)
-	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
-	require.ErrorIs(t, err, providers.ErrPermission)
-	require.GreaterOrEqual(t, f.Calls(faulty.OpAbort), 1)
-	requireGone(t, f, "k", id.Load().(string))
-	require.Equal(t, 0, j.Len(), "an aborted upload leaves no journal record")
-	_, err = f.Stat(ctx, "k")
-	require.ErrorIs(t, err, providers.ErrNotExist)
-
-	// Retries exhausted on a retryable error: aborted as well.
-	f.SetRules(faulty.FailRate(faulty.OpUploadPart, 1))
-	f.Reset()
-	_, err = u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
-	require.ErrorIs(t, err, providers.ErrServer)
-	require.GreaterOrEqual(t, f.Calls(faulty.OpAbort), 1)
-	require.Equal(t, 0, j.Len())
-}
-
-func TestUploadFileResumeAfterCrash(t *testing.T) {
-	f := faulty.Wrap(smallMem(0), faulty.Options{})
-	j := NewMemJournal()
-	data := randBytes(6, 40<<10+5) // 41 parts of 1 KiB
-	src := providers.SourceFingerprint{Path: "/data/x", Size: int64(len(data)), ModTime: time.Unix(1700000000, 0)}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	o := testOptions()
-	o.Journal, o.StoreID = j, "mem"
-	o.AfterPart = func(n int) {
-		if n == 10 {
-			cancel() // the "crash": nothing after this part counts
-		}
-	}
-	_, err := NewUploader(f, o).UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
-	require.ErrorIs(t, err, context.Canceled)
-	rec, err := j.LoadUpload(context.Background(), "mem", "k")
-	require.NoError(t, err)
-	require.NotNil(t, rec, "a cancelled journaled upload stays resumable")
-	require.GreaterOrEqual(t, len(rec.Parts), 10)
-	require.Equal(t, 0, f.Calls(faulty.OpAbort))
-	journaled := len(rec.Parts)
-
-	f.Reset()
-	o.AfterPart = nil
-	info, err := NewUploader(f, o).UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
-	require.NoError(t, err)
-	require.Equal(t, 1, f.Calls(faulty.OpResumeMultipart))
-	require.Equal(t, 0, f.Calls(faulty.OpCreateMultipart))
-	require.Equal(t, 41-journaled, f.Calls(faulty.OpUploadPart), "only the missing parts are sent")
-	require.Equal(t, data, readAll(t, f, "k"))
-	requireCRC(t, info, data)
-	require.Equal(t, 0, j.Len())
-	requireGone(t, f, "k", rec.UploadID)
-
-	// A changed source does not resume: the old upload is aborted.
-	ctx, cancel = context.WithCancel(context.Background())
-	o.AfterPart = func(n int) {
-		if n == 3 {
-			cancel()
-		}
-	}
-	_, err = NewUploader(f, o).UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
-	require.ErrorIs(t, err, context.Canceled)
-	rec, _ = j.LoadUpload(context.Background(), "mem", "k")
-	require.NotNil(t, rec)
-	f.Reset()
-	src.ModTime = src.ModTime.Add(time.Second)
-	o.AfterPart = nil
-	_, err = NewUploader(f, o).UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
-	require.NoError(t, err)
-	require.Equal(t, 1, f.Calls(faulty.OpCreateMultipart))
-	require.Equal(t, 41, f.Calls(faulty.OpUploadPart))
-	requireGone(t, f, "k", rec.UploadID)
-}
-
-func TestAbortStale(t *testing.T) {
-	ctx := context.Background()
-	m := smallMem(0)
-	j := NewMemJournal()
-	old, err := m.CreateMultipart(ctx, "old", providers.PutOptions{})
-	require.NoError(t, err)
-	fresh, err := m.CreateMultipart(ctx, "fresh", providers.PutOptions{})
-	require.NoError(t, err)
-	now := time.Now()
-	require.NoError(t, j.SaveUpload(ctx, &providers.UploadJournal{Store: "mem", Key: "old", UploadID: old.ID(), Updated: now.Add(-8 * 24 * time.Hour)}))
-	require.NoError(t, j.SaveUpload(ctx, &providers.UploadJournal{Store: "mem", Key: "fresh", UploadID: fresh.ID(), Updated: now}))
-	require.NoError(t, j.SaveUpload(ctx, &providers.UploadJournal{Store: "other", Key: "old", UploadID: "x", Updated: now.Add(-8 * 24 * time.Hour)}))
-	gone, err := AbortStale(ctx, m, j, "mem", DefaultStaleAge)
-	require.NoError(t, err)
-	require.Len(t, gone, 1)
-	require.Equal(t, "old", gone[0].Key)
-	requireGone(t, m, "old", old.ID())
-	_, err = m.ResumeMultipart(ctx, "fresh", fresh.ID())
-	require.NoError(t, err)
-	require.Equal(t, 2, j.Len())
 }
 
 // pseudoStream yields n pseudo-random bytes in odd-sized reads, hiding its size.
@@ -359,7 +209,7 @@ func TestUploadWithoutMultipart(t *testing.T) {
 	st := onlyStore{smallMem(0)}
 	u := NewUploader(st, testOptions())
 	data := randBytes(10, 10<<10)
-	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), SourceFingerprint{}, providers.PutOptions{})
 	require.NoError(t, err)
 	_, err = u.UploadStream(ctx, "s", &pseudoStream{data: data}, providers.PutOptions{})
 	require.NoError(t, err)
@@ -434,7 +284,7 @@ func TestUploadFilePartsInFlight(t *testing.T) {
 	o.Concurrency = conc
 	u := NewUploader(g, o)
 	data := randBytes(5, 16<<10) // 16 parts of 1 KiB
-	info, err := u.UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), providers.SourceFingerprint{}, providers.PutOptions{})
+	info, err := u.UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), SourceFingerprint{}, providers.PutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, data, readAll(t, g, "k"))
 	requireCRC(t, info, data)

@@ -136,8 +136,8 @@ type uploadState struct {
 	// GUARDED_BY(mu): everything below. mu is held across SaveUpload so
 	// journal saves are ordered.
 	done     map[int]doneInfo
-	journal  *providers.UploadJournal // nil when not journaling
-	finished int                      // parts finished by this call
+	journal  *UploadJournal // nil when not journaling
+	finished int            // parts finished by this call
 }
 
 // sendPart uploads part n of size bytes from r (its checksums in sums) and
@@ -175,11 +175,11 @@ func (s *uploadState) finish(ctx context.Context, d doneInfo) error {
 	s.mu.Lock()
 	s.done[d.part.Number] = d
 	if s.journal != nil {
-		s.journal.Parts = append(s.journal.Parts, providers.JournalPart{
+		s.journal.Parts = append(s.journal.Parts, JournalPart{
 			Number: d.part.Number, Offset: d.off, Size: d.part.Size, ETag: d.part.ETag,
 			Checksum: providers.CRC32C(d.crc),
 		})
-		slices.SortFunc(s.journal.Parts, func(a, b providers.JournalPart) int { return a.Number - b.Number })
+		slices.SortFunc(s.journal.Parts, func(a, b JournalPart) int { return a.Number - b.Number })
 		s.journal.Updated = time.Now()
 		if err := s.u.o.Journal.SaveUpload(ctx, s.journal); err != nil {
 			s.mu.Unlock()
@@ -292,7 +292,7 @@ func (u *Uploader) putOne(ctx context.Context, key string, r io.Reader, size int
 // UploadFile uploads size bytes of f as key. src fingerprints f for the
 // journal. Parts are read concurrently from f; see the package doc for part
 // sizes, checksums, failure and resume.
-func (u *Uploader) UploadFile(ctx context.Context, key string, f io.ReaderAt, size int64, src providers.SourceFingerprint, put providers.PutOptions) (providers.ObjectInfo, error) {
+func (u *Uploader) UploadFile(ctx context.Context, key string, f io.ReaderAt, size int64, src SourceFingerprint, put providers.PutOptions) (providers.ObjectInfo, error) {
 	if size < 0 {
 		return providers.ObjectInfo{}, providers.NewOpError("upload", key, providers.ErrInvalidArgument, fmt.Errorf("negative size %d", size))
 	}

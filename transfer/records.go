@@ -1,9 +1,13 @@
-package providers
+package transfer
 
-import "time"
+import (
+	"time"
 
-// The resume journal's records. transfer writes them while an upload runs;
-// cache stores them in its index. Neither imports the other: both use these.
+	"github.com/byobfs/byob/providers"
+)
+
+// The resume journal's records: the uploader writes them while an upload
+// runs, a Journal (the cache's index) stores them.
 
 // SourceFingerprint identifies the bytes an upload reads, so a resumed
 // upload can tell the source did not change since the journal was written.
@@ -18,16 +22,16 @@ type SourceFingerprint struct {
 
 // JournalPart is one finished part.
 type JournalPart struct {
-	Number   int      `json:"n"`
-	Offset   int64    `json:"off"`
-	Size     int64    `json:"size"`
-	ETag     string   `json:"etag,omitempty"`
-	Checksum Checksum `json:"checksum"`
+	Number   int                `json:"n"`
+	Offset   int64              `json:"off"`
+	Size     int64              `json:"size"`
+	ETag     string             `json:"etag,omitempty"`
+	Checksum providers.Checksum `json:"checksum"`
 }
 
 // UploadJournal is what a killed upload needs to continue where it stopped.
 type UploadJournal struct {
-	Store    string            `json:"store"` // redacted address of the store
+	Store    string            `json:"store"` // the store's ID (providers.Address.StoreID)
 	Key      string            `json:"key"`
 	UploadID string            `json:"upload_id"`
 	PartSize int64             `json:"part_size"`
