@@ -21,8 +21,9 @@ import (
 // Options configure an FS. Zero fields take the defaults of DefaultOptions
 // (except Store, StoreID and Cache, which are required).
 type Options struct {
-	// Store is the bucket the file system shows (already confined to a
-	// team's sub-path by the caller when needed).
+	// Store is the bucket the file system shows, as providers/wrap.Stack
+	// makes it: confined to a team's sub-path when needed, and retrying
+	// every call (the FS tries each call once on top of it).
 	Store providers.Store
 	// StoreID names the store in the cache index (providers.Address.StoreID:
 	// scheme, endpoint, bucket and sub-path; never credentials).
@@ -66,8 +67,6 @@ type Options struct {
 	// RenameDirLimit is the largest number of objects a directory rename
 	// copies; a larger directory is refused with EXDEV (1000).
 	RenameDirLimit int
-	// Retry is the policy of every store call (transfer.DefaultRetryPolicy).
-	Retry *transfer.RetryPolicy
 	// Logger receives the reasons of errors reported to applications.
 	Logger *slog.Logger
 }
@@ -95,7 +94,7 @@ func DefaultOptions() Options {
 // of FUSE; fs/fusefs binds it to go-fuse. Safe for concurrent use.
 type FS struct {
 	opts    Options
-	store   providers.Store // retrying
+	store   providers.Store // Options.Store
 	cache   *cache.Cache
 	up      *transfer.Uploader
 	log     *slog.Logger
@@ -175,13 +174,9 @@ func New(opts Options) (*FS, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	retry := transfer.DefaultRetryPolicy()
-	if opts.Retry != nil {
-		retry = *opts.Retry
-	}
 	f := &FS{
 		opts:     opts,
-		store:    transfer.NewRetryingStore(opts.Store, retry),
+		store:    opts.Store,
 		cache:    opts.Cache,
 		log:      opts.Logger,
 		bsize:    opts.Cache.Options().BlockSize,
@@ -198,7 +193,7 @@ func New(opts Options) (*FS, error) {
 		started:  time.Now(),
 	}
 	f.up = transfer.NewUploader(opts.Store, transfer.Options{
-		PartSize: opts.PartSize, Retry: retry, StoreID: opts.StoreID, Concurrency: opts.UploadConcurrency,
+		PartSize: opts.PartSize, StoreID: opts.StoreID, Concurrency: opts.UploadConcurrency,
 		SpillDir: filepath.Join(opts.Cache.Dir(), "staging"),
 	})
 	f.staging = filepath.Join(opts.Cache.Dir(), "staging", stagingName(opts.StoreID))

@@ -24,12 +24,11 @@ func streamStore() *faulty.Store {
 	return faulty.Wrap(mem.New(mo), faulty.Options{})
 }
 
-// streamFS is a test FS streaming streamPS parts, failing a part at once
-// (no retries); mut adjusts more options.
+// streamFS is a test FS streaming streamPS parts (its store does not
+// retry: a part fails at once); mut adjusts more options.
 func streamFS(t *testing.T, st providers.Store, mut ...func(*Options)) *FS {
 	return newTestFS(t, st, func(o *Options) {
 		o.PartSize = streamPS
-		o.Retry = &transfer.RetryPolicy{MaxAttempts: 1}
 		for _, m := range mut {
 			m(o)
 		}

@@ -28,6 +28,7 @@ import (
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
 	"github.com/byobfs/byob/providers/local"
+	"github.com/byobfs/byob/providers/wrap"
 	"github.com/byobfs/byob/transfer"
 )
 
@@ -171,7 +172,7 @@ func TestCacheColdReaders1GiB(t *testing.T) {
 	gen := newGen(size, 21)
 	ctx := context.Background()
 	start := time.Now()
-	_, err := transfer.NewUploader(direct, transfer.Options{PartSize: 64 << 20, Concurrency: 4, Retry: transfer.DefaultRetryPolicy()}).
+	_, err := transfer.NewUploader(wrap.Retrying(direct, wrap.DefaultRetryPolicy()), transfer.Options{PartSize: 64 << 20, Concurrency: 4}).
 		UploadFile(ctx, key, gen, size, transfer.SourceFingerprint{Size: size}, providers.PutOptions{})
 	require.NoError(t, err)
 	upload := time.Since(start)

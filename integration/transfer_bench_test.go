@@ -17,6 +17,7 @@ import (
 
 	"github.com/byobfs/byob/integration/testenv"
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/wrap"
 	"github.com/byobfs/byob/transfer"
 )
 
@@ -111,8 +112,8 @@ func BenchmarkTransfer(b *testing.B) {
 		threads  = 4
 	)
 	src := newGen(size, 9)
-	up := transfer.NewUploader(st, transfer.Options{PartSize: partSize, Concurrency: threads, Retry: transfer.DefaultRetryPolicy()})
-	down := transfer.NewDownloader(st, transfer.DownloadOptions{PartSize: partSize, Concurrency: threads})
+	up := transfer.NewUploader(wrap.Retrying(st, wrap.DefaultRetryPolicy()), transfer.Options{PartSize: partSize, Concurrency: threads})
+	down := transfer.NewDownloader(wrap.Retrying(st, wrap.DefaultRetryPolicy()), transfer.DownloadOptions{PartSize: partSize, Concurrency: threads})
 
 	rawDownload := func(key string) error {
 		var (

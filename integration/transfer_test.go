@@ -17,6 +17,7 @@ import (
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
 	"github.com/byobfs/byob/providers/minio"
+	"github.com/byobfs/byob/providers/wrap"
 	"github.com/byobfs/byob/transfer"
 	"github.com/byobfs/byob/transfer/transfertest"
 )
@@ -142,11 +143,12 @@ func TestTransferFaulty1GiB(t *testing.T) {
 	const size = 1 << 30
 	src := newGen(size, 1)
 	want := sha256Of(t, io.NewSectionReader(src, 0, size))
-	retry := transfer.RetryPolicy{MaxAttempts: 10, Initial: 10 * time.Millisecond, Max: 200 * time.Millisecond}
+	retry := wrap.RetryPolicy{MaxAttempts: 10, Initial: 10 * time.Millisecond, Max: 200 * time.Millisecond}
 	j := transfertest.NewMemJournal()
 	var id atomic.Value
 	o := transfer.DefaultOptions()
-	o.Retry, o.Journal, o.StoreID = retry, j, storeID
+	o.Journal, o.StoreID = j, storeID
+	st = wrap.Retrying(st, retry)
 	o.AfterPart = recordID(j, storeID, "big/object", &id)
 
 	ctx := context.Background()
@@ -163,7 +165,7 @@ func TestTransferFaulty1GiB(t *testing.T) {
 	require.NoError(t, err)
 	defer out.Close()
 	start = time.Now()
-	dinfo, err := transfer.NewDownloader(st, transfer.DownloadOptions{Retry: retry}).Download(ctx, "big/object", out)
+	dinfo, err := transfer.NewDownloader(st, transfer.DownloadOptions{}).Download(ctx, "big/object", out)
 	require.NoError(t, err)
 	down := time.Since(start)
 	require.EqualValues(t, size, dinfo.Size)
@@ -199,7 +201,7 @@ func TestTransferAbortOnPermanentError(t *testing.T) {
 	o.Concurrency = 1
 	o.Journal, o.StoreID = j, storeID
 	o.AfterPart = recordID(j, storeID, "denied", &id)
-	_, err = transfer.NewUploader(st, o).UploadFile(context.Background(), "denied", newGen(size, 2), size,
+	_, err = transfer.NewUploader(wrap.Retrying(st, wrap.DefaultRetryPolicy()), o).UploadFile(context.Background(), "denied", newGen(size, 2), size,
 		transfer.SourceFingerprint{Size: size}, providers.PutOptions{})
 	require.ErrorIs(t, err, providers.ErrPermission)
 	require.Equal(t, 1, proxy.Count(faulty.KindAbort))
@@ -231,7 +233,7 @@ func TestTransferResumeOnMinIO(t *testing.T) {
 			cancel()
 		}
 	}
-	_, err = transfer.NewUploader(st, o).UploadFile(ctx, "resumed", src, size, fp, providers.PutOptions{})
+	_, err = transfer.NewUploader(wrap.Retrying(st, wrap.DefaultRetryPolicy()), o).UploadFile(ctx, "resumed", src, size, fp, providers.PutOptions{})
 	require.ErrorIs(t, err, context.Canceled)
 	rec, err := j.LoadUpload(context.Background(), storeID, "resumed")
 	require.NoError(t, err)

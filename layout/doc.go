@@ -12,16 +12,10 @@
 // Manifest.IsHistoryExport).
 //
 // It classifies keys (Classify), reads artifact manifests (ParseManifest),
-// confines a Store to a team's sub-path (Confine), and owns the one
-// reversible key <-> file-name mapping shared by the mount (names of
-// directory entries) and sync (files on local disk, both directions).
-//
-// # Confinement
-//
-// Confine(st, "team/runs") is a Store whose key k is "team/runs/"+k in st
-// (gcsfuse's prefix bucket). Keys are literal bytes, never cleaned: "../x"
-// is the key "team/runs/../x", inside the root. Listings strip the root and
-// drop anything outside it; the empty key is refused. See Confine.
+// and owns the one reversible key <-> file-name mapping shared by the mount
+// (names of directory entries) and sync (files on local disk, both
+// directions). Confining a store to a team's sub-path is a store decorator
+// (providers/wrap.Confine).
 //
 // # Key segments and file names
 //

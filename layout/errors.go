@@ -2,7 +2,7 @@ package layout
 
 import "errors"
 
-// Sentinel errors of the name mapping and of Confine. Errors about keys wrap
+// Sentinel errors of the name mapping. Errors about keys wrap
 // providers.ErrInvalidKey instead, so callers test one sentinel for "this key
 // cannot be used" whichever layer refused it.
 var (
@@ -10,7 +10,4 @@ var (
 	// "/" or NUL, or is over MaxNameLen bytes where a name on disk is
 	// required), or a path is not a relative path of such names.
 	ErrInvalidName = errors.New("invalid file name")
-	// ErrInvalidRoot: Confine was given a root that is not a plain key
-	// prefix (see Confine).
-	ErrInvalidRoot = errors.New("invalid confinement root")
 )

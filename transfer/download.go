@@ -19,24 +19,22 @@ type DownloadOptions struct {
 	PartSize int64
 	// Concurrency is the number of ranges in flight (default 4).
 	Concurrency int
-	// Retry is the policy of every store call.
-	Retry RetryPolicy
 }
 
-// DefaultDownloadOptions returns 16 MiB ranges, 4 in flight, and
-// DefaultRetryPolicy.
+// DefaultDownloadOptions returns 16 MiB ranges, 4 in flight.
 func DefaultDownloadOptions() DownloadOptions {
-	return DownloadOptions{PartSize: DefaultPartSize, Concurrency: 4, Retry: DefaultRetryPolicy()}
+	return DownloadOptions{PartSize: DefaultPartSize, Concurrency: 4}
 }
 
 // Downloader reads objects of one store with parallel ranged Gets. It is
 // safe for concurrent use.
 type Downloader struct {
-	st providers.Store // the retrying store
+	st providers.Store
 	o  DownloadOptions // immutable
 }
 
-// NewDownloader returns a Downloader reading from st, retrying under o.Retry.
+// NewDownloader returns a Downloader reading from st, which retries its
+// calls itself (wrap.Stack): a range whose body breaks is resumed by it.
 func NewDownloader(st providers.Store, o DownloadOptions) *Downloader {
 	d := DefaultDownloadOptions()
 	if o.PartSize <= 0 {
@@ -45,7 +43,7 @@ func NewDownloader(st providers.Store, o DownloadOptions) *Downloader {
 	if o.Concurrency <= 0 {
 		o.Concurrency = d.Concurrency
 	}
-	return &Downloader{st: NewRetryingStore(st, o.Retry), o: o}
+	return &Downloader{st: st, o: o}
 }
 
 // ErrChanged is wrapped (with providers.ErrPrecondition) by the error of a

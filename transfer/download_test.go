@@ -26,7 +26,7 @@ func TestDownloadWithFaults(t *testing.T) {
 		{Op: faulty.OpGet, Rate: 0.3, Action: faulty.Cut, After: 10_000},
 		faulty.FailNth(faulty.OpStat, 1),
 	}})
-	d := NewDownloader(f, DownloadOptions{PartSize: 64 << 10, Concurrency: 4, Retry: noSleep(20, nil)})
+	d := NewDownloader(retried(f, 20), DownloadOptions{PartSize: 64 << 10, Concurrency: 4})
 	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	require.NoError(t, err)
 	defer out.Close()
@@ -61,7 +61,7 @@ func TestDownloadChangedObjectFails(t *testing.T) {
 		}
 		return nil
 	}})
-	d := NewDownloader(f, DownloadOptions{PartSize: 64 << 10, Concurrency: 1, Retry: noSleep(5, nil)})
+	d := NewDownloader(retried(f, 5), DownloadOptions{PartSize: 64 << 10, Concurrency: 1})
 	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
 	require.NoError(t, err)
 	defer out.Close()

@@ -7,3 +7,4 @@ var ReadAll = readAll
 var RequireCRC = requireCRC
 var RequireGone = requireGone
 var SmallMem = smallMem
+var Retried = retried

@@ -36,7 +36,7 @@ func TestUploadFileWithFaults(t *testing.T) {
 	o := transfer.TestOptions()
 	o.Journal, o.StoreID = j, "mem"
 	o.AfterPart = idRecorder(j, "big", &id)
-	u := transfer.NewUploader(f, o)
+	u := transfer.NewUploader(transfer.Retried(f, 20), o)
 	data := transfer.RandBytes(2, 100<<10+123)
 	put := providers.PutOptions{Metadata: map[string]string{providers.MetaMD5: "given"}}
 	info, err := u.UploadFile(ctx, "big", bytes.NewReader(data), int64(len(data)), transfer.SourceFingerprint{Size: int64(len(data))}, put)
@@ -67,7 +67,7 @@ func TestUploadFileAbortsOnFinalFailure(t *testing.T) {
 	o := transfer.TestOptions()
 	o.Journal, o.StoreID = j, "mem"
 	o.AfterPart = idRecorder(j, "k", &id)
-	u := transfer.NewUploader(f, o)
+	u := transfer.NewUploader(transfer.Retried(f, 20), o)
 	data := transfer.RandBytes(5, 20<<10)
 	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), transfer.SourceFingerprint{}, providers.PutOptions{})
 	require.ErrorIs(t, err, providers.ErrPermission)
@@ -100,7 +100,7 @@ func TestUploadFileResumeAfterCrash(t *testing.T) {
 			cancel() // the "crash": nothing after this part counts
 		}
 	}
-	_, err := transfer.NewUploader(f, o).UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
+	_, err := transfer.NewUploader(transfer.Retried(f, 20), o).UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
 	require.ErrorIs(t, err, context.Canceled)
 	rec, err := j.LoadUpload(context.Background(), "mem", "k")
 	require.NoError(t, err)
@@ -111,7 +111,7 @@ func TestUploadFileResumeAfterCrash(t *testing.T) {
 
 	f.Reset()
 	o.AfterPart = nil
-	info, err := transfer.NewUploader(f, o).UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
+	info, err := transfer.NewUploader(transfer.Retried(f, 20), o).UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 1, f.Calls(faulty.OpResumeMultipart))
 	require.Equal(t, 0, f.Calls(faulty.OpCreateMultipart))
@@ -128,14 +128,14 @@ func TestUploadFileResumeAfterCrash(t *testing.T) {
 			cancel()
 		}
 	}
-	_, err = transfer.NewUploader(f, o).UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
+	_, err = transfer.NewUploader(transfer.Retried(f, 20), o).UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
 	require.ErrorIs(t, err, context.Canceled)
 	rec, _ = j.LoadUpload(context.Background(), "mem", "k")
 	require.NotNil(t, rec)
 	f.Reset()
 	src.ModTime = src.ModTime.Add(time.Second)
 	o.AfterPart = nil
-	_, err = transfer.NewUploader(f, o).UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
+	_, err = transfer.NewUploader(transfer.Retried(f, 20), o).UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), src, providers.PutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, 1, f.Calls(faulty.OpCreateMultipart))
 	require.Equal(t, 41, f.Calls(faulty.OpUploadPart))

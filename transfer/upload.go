@@ -29,8 +29,6 @@ type Options struct {
 	// MemoryLimit caps the bytes of part buffers UploadStream holds, across
 	// all streams of one Uploader (default 64 MiB).
 	MemoryLimit int64
-	// Retry is the policy of every store call.
-	Retry RetryPolicy
 	// Journal, when set, makes UploadFile resumable (see the package doc).
 	Journal Journal
 	// SpillDir holds the temporary files of stream parts too large for
@@ -43,20 +41,21 @@ type Options struct {
 	AfterPart func(n int)
 }
 
-// DefaultOptions returns automatic part size, 4 parts in flight, 64 MiB of
-// buffers and DefaultRetryPolicy.
+// DefaultOptions returns automatic part size, 4 parts in flight and 64 MiB
+// of buffers.
 func DefaultOptions() Options {
-	return Options{Concurrency: 4, MemoryLimit: 64 << 20, Retry: DefaultRetryPolicy()}
+	return Options{Concurrency: 4, MemoryLimit: 64 << 20}
 }
 
 // Uploader uploads objects to one store. It is safe for concurrent use.
 type Uploader struct {
-	st   providers.Store // the retrying store
-	o    Options         // immutable after NewUploader
+	st   providers.Store
+	o    Options // immutable after NewUploader
 	pool *bufPool
 }
 
-// NewUploader returns an Uploader writing to st, retrying under o.Retry.
+// NewUploader returns an Uploader writing to st, which retries its calls
+// itself (wrap.Stack): a part, a Put of a section, a Complete.
 func NewUploader(st providers.Store, o Options) *Uploader {
 	d := DefaultOptions()
 	if o.Concurrency <= 0 {
@@ -65,7 +64,7 @@ func NewUploader(st providers.Store, o Options) *Uploader {
 	if o.MemoryLimit <= 0 {
 		o.MemoryLimit = d.MemoryLimit
 	}
-	return &Uploader{st: NewRetryingStore(st, o.Retry), o: o, pool: newBufPool(o.MemoryLimit)}
+	return &Uploader{st: st, o: o, pool: newBufPool(o.MemoryLimit)}
 }
 
 // partAlgorithm is the checksum each part carries for st.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"hash/crc32"
 	"io"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/faulty"
 	"github.com/byobfs/byob/providers/mem"
+	"github.com/byobfs/byob/providers/wrap"
 )
 
 // smallMem is a mem store with 1 KiB minimum parts.
@@ -25,7 +27,6 @@ func smallMem(maxParts int) *mem.Store {
 func testOptions() Options {
 	o := DefaultOptions()
 	o.PartSize = 1 << 10
-	o.Retry = noSleep(20, nil)
 	return o
 }
 
@@ -62,7 +63,7 @@ func requireGone(t *testing.T, st providers.Store, key, id string) {
 func TestUploadFileSmallIsOnePut(t *testing.T) {
 	ctx := context.Background()
 	f := faulty.Wrap(smallMem(0), faulty.Options{})
-	u := NewUploader(f, testOptions())
+	u := NewUploader(retried(f, 20), testOptions())
 	data := randBytes(1, 1<<10) // exactly one part
 	info, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), SourceFingerprint{}, providers.PutOptions{})
 	require.NoError(t, err)
@@ -75,7 +76,7 @@ func TestUploadFileSmallIsOnePut(t *testing.T) {
 func TestUploadFilePartCountLimit(t *testing.T) {
 	ctx := context.Background()
 	f := faulty.Wrap(smallMem(8), faulty.Options{})
-	u := NewUploader(f, testOptions())
+	u := NewUploader(retried(f, 20), testOptions())
 	data := randBytes(4, 100<<10)
 	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), SourceFingerprint{}, providers.PutOptions{})
 	require.NoError(t, err)
@@ -109,7 +110,7 @@ func TestUploadStreamGrowsParts(t *testing.T) {
 	ctx := context.Background()
 	m := mem.New(mem.Options{MinPartSize: 1 << 10, MaxParts: 20, MaxObjectSize: 1 << 20})
 	f := faulty.Wrap(m, faulty.Options{Seed: 5, Rules: []faulty.StoreRule{faulty.FailRate(faulty.OpUploadPart, 0.2)}})
-	u := NewUploader(f, testOptions())
+	u := NewUploader(retried(f, 20), testOptions())
 	data := randBytes(7, 300<<10) // far more than 20 parts of 1 KiB
 	info, err := u.UploadStream(ctx, "s", &pseudoStream{data: data}, providers.PutOptions{})
 	require.NoError(t, err)
@@ -145,7 +146,7 @@ func TestUploadStreamMemoryCap(t *testing.T) {
 	o.PartSize = 4 << 10
 	o.Concurrency = 4
 	o.MemoryLimit = 4 * 4 << 10 // 4 parts in flight + 1 being read: the pool must throttle the reader
-	u := NewUploader(f, o)
+	u := NewUploader(retried(f, 20), o)
 	data := randBytes(8, 200<<10)
 
 	var mu sync.Mutex
@@ -191,7 +192,7 @@ func TestUploadStreamSpills(t *testing.T) {
 		spilled = max(spilled, len(ents))
 		mu.Unlock()
 	}
-	u := NewUploader(f, o)
+	u := NewUploader(retried(f, 20), o)
 	data := randBytes(9, 50<<10)
 	_, err := u.UploadStream(ctx, "s", &pseudoStream{data: data}, providers.PutOptions{})
 	require.NoError(t, err)
@@ -207,7 +208,7 @@ func TestUploadStreamSpills(t *testing.T) {
 func TestUploadWithoutMultipart(t *testing.T) {
 	ctx := context.Background()
 	st := onlyStore{smallMem(0)}
-	u := NewUploader(st, testOptions())
+	u := NewUploader(retried(st, 20), testOptions())
 	data := randBytes(10, 10<<10)
 	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), SourceFingerprint{}, providers.PutOptions{})
 	require.NoError(t, err)
@@ -282,7 +283,7 @@ func TestUploadFilePartsInFlight(t *testing.T) {
 	g := &gateStore{Store: smallMem(0), want: conc, arrived: make(chan struct{})}
 	o := testOptions()
 	o.Concurrency = conc
-	u := NewUploader(g, o)
+	u := NewUploader(retried(g, 20), o)
 	data := randBytes(5, 16<<10) // 16 parts of 1 KiB
 	info, err := u.UploadFile(context.Background(), "k", bytes.NewReader(data), int64(len(data)), SourceFingerprint{}, providers.PutOptions{})
 	require.NoError(t, err)
@@ -290,4 +291,20 @@ func TestUploadFilePartsInFlight(t *testing.T) {
 	requireCRC(t, info, data)
 	require.Equal(t, conc, g.peak, "parts in flight at once")
 	require.False(t, g.timedOut, "the parts met at the gate instead of waiting it out")
+}
+
+// retried is st with every call retried up to attempts times without
+// sleeping: the stores the uploader is given retry (wrap.Stack).
+func retried(st providers.Store, attempts int) providers.Store {
+	return wrap.Retrying(st, wrap.RetryPolicy{MaxAttempts: attempts, Initial: time.Millisecond, Max: 8 * time.Millisecond,
+		Sleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() }})
+}
+
+func randBytes(seed uint64, n int) []byte {
+	b := make([]byte, n)
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
 }

@@ -7,14 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/cmd/internal/mounts"
 	byobfs "github.com/byobfs/byob/fs"
-	"github.com/byobfs/byob/layout"
 )
 
 func (a *app) cacheCommand() *cobra.Command {
@@ -265,19 +263,13 @@ func (a *app) pendingFromCache(ctx context.Context, dir, uploadTo string) ([]byo
 		})
 		return out, err
 	}
-	t, err := a.openStore(ctx, uploadTo)
+	t, err := a.openStoreWith(ctx, uploadTo, openOptions{confine: true})
 	if err != nil {
 		return nil, err
 	}
 	defer t.close()
-	st := t.store
-	if p := strings.Trim(t.prefix, "/"); p != "" {
-		if st, err = layout.Confine(st, p); err != nil {
-			return nil, err
-		}
-	}
 	o := byobfs.DefaultOptions()
-	o.Store, o.StoreID, o.Cache, o.WriteBack, o.Logger = st, t.storeID(), c, true, a.log
+	o.Store, o.StoreID, o.Cache, o.WriteBack, o.Logger = t.store, t.storeID(), c, true, a.log
 	o.FormerStoreIDs = []string{t.loc.Address.FormerStoreID()}
 	f, err := byobfs.New(o) // resumes the journaled write-back entries
 	if err != nil {

@@ -122,12 +122,20 @@ func entryFor(st providers.Store, e providers.Entry, name string) lsEntry {
 
 // classify says what the platform stored at key. A local directory's root
 // may sit anywhere inside the team layout (file:// roots are the deepest
-// existing directory), so there the whole path is classified.
+// existing directory), and a confined store's below its bucket, so there
+// the whole path is classified.
 func classify(st providers.Store, key string) layout.Class {
-	if r, ok := st.(interface{ Root() string }); ok {
-		return layout.Classify(strings.TrimSuffix(r.Root(), "/") + "/" + key)
+	for { // through the stack's decorators (Unwrap) to the rooted store
+
+		if r, ok := st.(interface{ Root() string }); ok {
+			return layout.Classify(strings.TrimSuffix(r.Root(), "/") + "/" + key)
+		}
+		u, ok := st.(interface{ Unwrap() providers.Store })
+		if !ok {
+			return layout.Classify(key)
+		}
+		st = u.Unwrap()
 	}
-	return layout.Classify(key)
 }
 
 type lsPrinter struct {

@@ -12,15 +12,17 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	byobfs "github.com/byobfs/byob/fs"
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/wrap"
 )
 
 // metrics counts what a mount asks of its store, for --metrics-addr
 // (Prometheus text format, no client library needed for a handful of
-// counters). Requests and errors are counted by operation; bytes by
-// direction.
+// counters). It is the Observer of the mount's store stack (wrap.Count):
+// requests and errors are counted by operation, bytes by direction.
 type metrics struct {
 	mu       sync.Mutex
 	requests map[string]*atomic.Int64 // GUARDED_BY(mu) for the map; values atomic
@@ -31,6 +33,17 @@ type metrics struct {
 
 func newMetrics() *metrics {
 	return &metrics{requests: map[string]*atomic.Int64{}, errors: map[string]*atomic.Int64{}}
+}
+
+var _ wrap.Observer = (*metrics)(nil)
+
+// Call implements wrap.Observer: one store call.
+func (m *metrics) Call(op string, _ time.Duration, err error) { m.count(op, err) }
+
+// Bytes implements wrap.Observer: bytes read from and written to the store.
+func (m *metrics) Bytes(in, out int64) {
+	m.read.Add(in)
+	m.written.Add(out)
 }
 
 func (m *metrics) count(op string, err error) {
@@ -104,118 +117,4 @@ func (m *metrics) serve(ctx context.Context, addr string, fss []*byobfs.FS, cach
 	srv := &http.Server{Handler: mux}
 	go srv.Serve(l)
 	return func() { srv.Close() }, nil
-}
-
-// countingStore wraps a Store and counts into m. Block-cache misses are
-// the Gets the mount makes; hits are reads the cache answered, counted by
-// the caller from cache statistics when available.
-type countingStore struct {
-	providers.Store
-	m *metrics
-}
-
-func (c *countingStore) Stat(ctx context.Context, key string) (providers.ObjectInfo, error) {
-	i, err := c.Store.Stat(ctx, key)
-	c.m.count("stat", err)
-	return i, err
-}
-
-func (c *countingStore) List(ctx context.Context, o providers.ListOptions, fn func(providers.Entry) error) error {
-	err := c.Store.List(ctx, o, fn)
-	c.m.count("list", err)
-	return err
-}
-
-func (c *countingStore) Get(ctx context.Context, key string, off, n int64, o providers.GetOptions) (io.ReadCloser, providers.ObjectInfo, error) {
-	rc, i, err := c.Store.Get(ctx, key, off, n, o)
-	c.m.count("get", err)
-	if err != nil {
-		return rc, i, err
-	}
-	return &countingReader{ReadCloser: rc, n: &c.m.read}, i, nil
-}
-
-func (c *countingStore) Put(ctx context.Context, key string, r io.Reader, size int64, o providers.PutOptions) (providers.ObjectInfo, error) {
-	i, err := c.Store.Put(ctx, key, r, size, o)
-	c.m.count("put", err)
-	if err == nil {
-		c.m.written.Add(size)
-	}
-	return i, err
-}
-
-func (c *countingStore) Delete(ctx context.Context, key string) error {
-	err := c.Store.Delete(ctx, key)
-	c.m.count("delete", err)
-	return err
-}
-
-func (c *countingStore) Copy(ctx context.Context, src, dst string, o providers.CopyOptions) (providers.ObjectInfo, error) {
-	i, err := c.Store.Copy(ctx, src, dst, o)
-	c.m.count("copy", err)
-	return i, err
-}
-
-type countingReader struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (r *countingReader) Read(p []byte) (int, error) {
-	n, err := r.ReadCloser.Read(p)
-	r.n.Add(int64(n))
-	return n, err
-}
-
-// countingMultiStore keeps multipart uploads available (and counted).
-type countingMultiStore struct {
-	*countingStore
-	mp providers.Multiparter
-}
-
-func (c *countingMultiStore) CreateMultipart(ctx context.Context, key string, o providers.PutOptions) (providers.Upload, error) {
-	u, err := c.mp.CreateMultipart(ctx, key, o)
-	c.m.count("create-multipart", err)
-	if err != nil {
-		return u, err
-	}
-	return &countingUpload{Upload: u, m: c.m}, nil
-}
-
-func (c *countingMultiStore) ResumeMultipart(ctx context.Context, key, id string) (providers.Upload, error) {
-	u, err := c.mp.ResumeMultipart(ctx, key, id)
-	c.m.count("resume-multipart", err)
-	if err != nil {
-		return u, err
-	}
-	return &countingUpload{Upload: u, m: c.m}, nil
-}
-
-type countingUpload struct {
-	providers.Upload
-	m *metrics
-}
-
-func (u *countingUpload) UploadPart(ctx context.Context, n int, r io.ReadSeeker, size int64, o providers.PartOptions) (providers.Part, error) {
-	p, err := u.Upload.UploadPart(ctx, n, r, size, o)
-	u.m.count("upload-part", err)
-	if err == nil {
-		u.m.written.Add(size)
-	}
-	return p, err
-}
-
-func (u *countingUpload) Complete(ctx context.Context, parts []providers.Part, o providers.CompleteOptions) (providers.ObjectInfo, error) {
-	i, err := u.Upload.Complete(ctx, parts, o)
-	u.m.count("complete-multipart", err)
-	return i, err
-}
-
-// counted wraps st for m, keeping Multiparter when st has it.
-func counted(st providers.Store, m *metrics) providers.Store {
-	c := &countingStore{Store: st, m: m}
-	if mp, ok := st.(providers.Multiparter); ok {
-		return &countingMultiStore{countingStore: c, mp: mp}
-	}
-	return c
 }

@@ -12,12 +12,13 @@ import (
 
 	"github.com/byobfs/byob/providers"
 	"github.com/byobfs/byob/providers/mem"
+	"github.com/byobfs/byob/providers/wrap"
 )
 
 func TestMetricsCountAndServe(t *testing.T) {
 	ctx := context.Background()
 	m := newMetrics()
-	st := counted(mem.New(mem.DefaultOptions()), m)
+	st := wrap.Count(mem.New(mem.DefaultOptions()), m)
 	_, ok := st.(providers.Multiparter)
 	require.True(t, ok, "multipart stays available")
 	_, err := st.Put(ctx, "a", strings.NewReader("hello"), 5, providers.PutOptions{})

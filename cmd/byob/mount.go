@@ -23,7 +23,6 @@ import (
 	"github.com/byobfs/byob/cmd/internal/mounts"
 	byobfs "github.com/byobfs/byob/fs"
 	"github.com/byobfs/byob/fs/fusefs"
-	"github.com/byobfs/byob/layout"
 )
 
 type mountFlags struct {
@@ -146,9 +145,17 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 		name string
 		t    *target
 	}
+	var met *metrics
+	if f.metricsAddr != "" {
+		met = newMetrics()
+	}
+	oo := openOptions{confine: true}
+	if met != nil {
+		oo.observer = met
+	}
 	var ms []mountee
 	if ref != "" {
-		t, err := a.openStore(ctx, ref)
+		t, err := a.openStoreWith(ctx, ref, oo)
 		if err != nil {
 			return err
 		}
@@ -163,7 +170,7 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 		}
 		sort.Strings(names)
 		for _, n := range names {
-			t, err := a.openStore(ctx, n+":")
+			t, err := a.openStoreWith(ctx, n+":", oo)
 			if err != nil {
 				return fmt.Errorf("team %s: %w", n, err)
 			}
@@ -201,10 +208,6 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	}
 	var fss []*byobfs.FS
 	teams := map[string]*byobfs.FS{}
-	var met *metrics
-	if f.metricsAddr != "" {
-		met = newMetrics()
-	}
 	closeAll := func() {
 		for _, x := range fss {
 			x.Close()
@@ -219,18 +222,8 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 		formers[m.t.loc.Address.FormerStoreID()]++
 	}
 	for _, m := range ms {
-		st := m.t.store
-		if p := strings.Trim(m.t.prefix, "/"); p != "" {
-			if st, err = layout.Confine(st, p); err != nil {
-				closeAll()
-				return usageError{fmt.Errorf("mount a prefix: %w", err)}
-			}
-		}
-		if met != nil {
-			st = counted(st, met)
-		}
 		o := byobfs.DefaultOptions()
-		o.Store, o.StoreID, o.Cache = st, m.t.storeID(), c
+		o.Store, o.StoreID, o.Cache = m.t.store, m.t.storeID(), c
 		if former := m.t.loc.Address.FormerStoreID(); formers[former] == 1 {
 			o.FormerStoreIDs = []string{former}
 		} else {

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/wrap"
 	bsync "github.com/byobfs/byob/sync"
 	"github.com/byobfs/byob/transfer"
 )
@@ -18,8 +19,8 @@ import (
 // one request each (sync.StoreMover), which also checks a local source
 // before its last byte is sent.
 //
-// The stores it is handed already retry every call (transfer's retrying
-// Store), so the Uploader and Downloader try each call once on top of them.
+// The stores it is handed already retry every call (wrap.Stack), so the
+// Uploader and Downloader try each call once on top of them.
 //
 // Streams: sync runs up to --transfers files at once, and a small file is
 // one request at a time, but a large one has concurrency parts in flight.
@@ -35,7 +36,7 @@ type transferMover struct {
 	spillDir    string
 	small       bsync.StoreMover
 	storeID     func(providers.Store) string
-	retry       transfer.RetryPolicy
+	retry       wrap.RetryPolicy
 	streams     *semaphore.Weighted // nil: no bound
 	maxStreams  int64               // its size
 }
@@ -66,7 +67,7 @@ func (m *transferMover) Upload(ctx context.Context, dst providers.Store, key str
 		// One Put; the store does not retry it (its reader is not a
 		// Seeker), so the whole Put, source range included, is retried here.
 		var info providers.ObjectInfo
-		err := transfer.Do(ctx, m.retry, func(ctx context.Context) error {
+		err := wrap.Do(ctx, m.retry, func(ctx context.Context) error {
 			var err error
 			info, err = m.small.Upload(ctx, dst, key, src, opts)
 			return err
@@ -79,7 +80,7 @@ func (m *transferMover) Upload(ctx context.Context, dst providers.Store, key str
 	}
 	defer release()
 	u := transfer.NewUploader(dst, transfer.Options{
-		PartSize: m.partSize, Concurrency: m.concurrency, Retry: transfer.RetryPolicy{MaxAttempts: 1},
+		PartSize: m.partSize, Concurrency: m.concurrency,
 		Journal: m.journal, SpillDir: m.spillDir, StoreID: m.storeID(dst),
 	})
 	fp := src.Fingerprint()
@@ -116,7 +117,7 @@ func (m *transferMover) Download(ctx context.Context, src providers.Store, key, 
 		return providers.ObjectInfo{}, err
 	}
 	defer release()
-	d := transfer.NewDownloader(src, transfer.DownloadOptions{PartSize: m.partSize, Concurrency: m.concurrency, Retry: transfer.RetryPolicy{MaxAttempts: 1}})
+	d := transfer.NewDownloader(src, transfer.DownloadOptions{PartSize: m.partSize, Concurrency: m.concurrency})
 	info, err := d.Download(ctx, key, w)
 	if err != nil {
 		return info, err

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/byobfs/byob/cmd/internal/config"
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/wrap"
 )
 
 // target is an opened location: a local path, or a store plus key prefix.
@@ -47,8 +49,22 @@ func (a *app) resolve(ref string) (config.Location, error) {
 	return loc, nil
 }
 
-// open resolves ref and, for a store, opens it.
+// openOptions say how open stacks a store (providers/wrap.Stack).
+type openOptions struct {
+	// confine: the store is confined to the location's prefix (keys are
+	// relative to it; target.prefix is ""), as a mount shows it.
+	confine bool
+	// observer, when set, is told of every store call (the mount's metrics).
+	observer wrap.Observer
+}
+
+// open resolves ref and, for a store, opens it, stacked as every command
+// uses it: retried, counted, confined (wrap.Stack).
 func (a *app) open(ctx context.Context, ref string) (*target, error) {
+	return a.openWith(ctx, ref, openOptions{})
+}
+
+func (a *app) openWith(ctx context.Context, ref string, o openOptions) (*target, error) {
 	loc, err := a.resolve(ref)
 	if err != nil {
 		return nil, err
@@ -57,18 +73,33 @@ func (a *app) open(ctx context.Context, ref string) (*target, error) {
 	if loc.IsLocal() {
 		return t, nil
 	}
-	st, prefix, err := a.registry.Open(ctx, loc.Address)
+	raw, prefix, err := a.registry.Open(ctx, loc.Address)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", loc.Address.Redacted(), err)
 	}
+	root := ""
+	if o.confine {
+		root, prefix = strings.Trim(prefix, "/"), ""
+	}
+	st, err := wrap.Stack(raw, wrap.Options{Root: root, Observer: o.observer})
+	if err != nil {
+		if c, ok := raw.(providers.Closer); ok {
+			c.Close()
+		}
+		return nil, usageError{fmt.Errorf("%s: %w", loc.Address.Redacted(), err)}
+	}
 	t.store, t.prefix = st, prefix
-	a.log.Debug("opened store", "address", loc.Address, "backend", backendName(loc.Address), "source", loc.Source, "prefix", prefix)
+	a.log.Debug("opened store", "address", loc.Address, "backend", backendName(loc.Address), "source", loc.Source, "prefix", prefix, "root", root)
 	return t, nil
 }
 
 // openStore is open for commands that need a store, not a local path.
 func (a *app) openStore(ctx context.Context, ref string) (*target, error) {
-	t, err := a.open(ctx, ref)
+	return a.openStoreWith(ctx, ref, openOptions{})
+}
+
+func (a *app) openStoreWith(ctx context.Context, ref string, o openOptions) (*target, error) {
+	t, err := a.openWith(ctx, ref, o)
 	if err != nil {
 		return nil, err
 	}

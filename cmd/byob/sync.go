@@ -16,6 +16,7 @@ import (
 
 	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/wrap"
 	bsync "github.com/byobfs/byob/sync"
 	"github.com/byobfs/byob/transfer"
 )
@@ -168,7 +169,7 @@ func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) erro
 			ids[s.side.Store] = s.side.Name
 		}
 	}
-	mover := &transferMover{partSize: partSize, concurrency: 4, retry: transfer.DefaultRetryPolicy(),
+	mover := &transferMover{partSize: partSize, concurrency: 4, retry: wrap.DefaultRetryPolicy(),
 		storeID:    func(st providers.Store) string { return ids[st] },
 		streams:    semaphore.NewWeighted(int64(max(opts.Transfers, 1))),
 		maxStreams: int64(max(opts.Transfers, 1))}
@@ -290,9 +291,8 @@ func (a *app) syncSide(ctx context.Context, ref string) (*syncSideT, error) {
 	}
 	root := t.loc.Address
 	root.Path = ""
-	st := transfer.NewRetryingStore(t.store, transfer.DefaultRetryPolicy())
 	return &syncSideT{
-		side:    bsync.Side{Store: st, Prefix: strings.TrimSuffix(t.prefix, "/"), Name: root.StoreID()},
+		side:    bsync.Side{Store: t.store, Prefix: strings.TrimSuffix(t.prefix, "/"), Name: root.StoreID()},
 		target:  t,
 		display: t.display(),
 		former:  root.FormerStoreID(),

@@ -69,7 +69,7 @@ func (r *teamsRoot) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Err
 // MountTeams mounts several file systems under one mountpoint: the root is
 // a read-only directory holding one directory per team (the map's keys),
 // each showing its own FS (its own store, confined to the team's sub-path
-// by the caller with layout.Confine, and its own StoreID). Nothing can be
+// by the caller with wrap.Stack, and its own StoreID). Nothing can be
 // created in the root itself; a rename between two teams is EXDEV (mv then
 // copies and deletes). Kernel timeouts, ownership and read-only mode come
 // from the first team's Options (in name order); give every team the same

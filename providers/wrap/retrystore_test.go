@@ -1,4 +1,4 @@
-package transfer
+package wrap
 
 import (
 	"bytes"
@@ -35,7 +35,7 @@ func TestRetryingStoreFailRates(t *testing.T) {
 	f := faulty.Wrap(m, faulty.Options{Seed: 7, Rules: []faulty.StoreRule{
 		faulty.FailRate("", 0.3),
 	}})
-	st := NewRetryingStore(f, noSleep(20, nil))
+	st := Retrying(f, noSleep(20, nil))
 	_, ok := st.(providers.Multiparter)
 	require.True(t, ok, "Multiparter forwarded")
 
@@ -70,7 +70,7 @@ func TestRetryingStoreFailRates(t *testing.T) {
 func TestRetryingPutNeedsSeeker(t *testing.T) {
 	ctx := context.Background()
 	f := faulty.Wrap(mem.New(mem.DefaultOptions()), faulty.Options{Rules: []faulty.StoreRule{faulty.FailNth(faulty.OpPut, 1)}})
-	st := NewRetryingStore(f, noSleep(5, nil))
+	st := Retrying(f, noSleep(5, nil))
 	_, err := st.Put(ctx, "k", nonSeeker{strings.NewReader("abc")}, 3, providers.PutOptions{})
 	require.ErrorIs(t, err, providers.ErrServer)
 	require.Equal(t, 1, f.Calls(faulty.OpPut), "a reader that cannot rewind gets one attempt")
@@ -95,7 +95,7 @@ func TestRetryingPermanentAndThrottle(t *testing.T) {
 
 	f := faulty.Wrap(m, faulty.Options{Rules: []faulty.StoreRule{{Op: faulty.OpStat,
 		Err: providers.NewOpError("stat", "k", providers.ErrPermission, nil)}}})
-	st := NewRetryingStore(f, noSleep(5, nil))
+	st := Retrying(f, noSleep(5, nil))
 	_, err = st.Stat(ctx, "k")
 	require.ErrorIs(t, err, providers.ErrPermission)
 	require.Equal(t, 1, f.Calls(faulty.OpStat), "permanent errors are not retried")
@@ -105,7 +105,7 @@ func TestRetryingPermanentAndThrottle(t *testing.T) {
 	p.Sleep = func(ctx context.Context, d time.Duration) error { waits = append(waits, int64(d)); return nil }
 	f.SetRules(faulty.StoreRule{Op: faulty.OpStat, Times: 3, Err: providers.NewOpError("stat", "k", providers.ErrThrottled, nil)})
 	f.Reset()
-	st = NewRetryingStore(f, p)
+	st = Retrying(f, p)
 	_, err = st.Stat(ctx, "k")
 	require.NoError(t, err)
 	require.Equal(t, 4, f.Calls(faulty.OpStat))
@@ -115,7 +115,7 @@ func TestRetryingPermanentAndThrottle(t *testing.T) {
 	f.Reset()
 	refreshed := 0
 	p.Refresh = func(context.Context) error { refreshed++; return nil }
-	_, err = NewRetryingStore(f, p).Stat(ctx, "k")
+	_, err = Retrying(f, p).Stat(ctx, "k")
 	require.NoError(t, err)
 	require.Equal(t, 1, refreshed)
 	require.Equal(t, 2, f.Calls(faulty.OpStat))
@@ -128,7 +128,7 @@ func TestRetryingGetResumesCutBody(t *testing.T) {
 	_, err := m.Put(ctx, "k", bytes.NewReader(data), int64(len(data)), providers.PutOptions{})
 	require.NoError(t, err)
 	f := faulty.Wrap(m, faulty.Options{Rules: []faulty.StoreRule{faulty.CutGet(7_000)}})
-	st := NewRetryingStore(f, noSleep(3, nil))
+	st := Retrying(f, noSleep(3, nil))
 
 	rc, _, err := st.Get(ctx, "k", 0, -1, providers.GetOptions{})
 	require.NoError(t, err)
@@ -171,7 +171,7 @@ func TestRetryingListNeverRepeats(t *testing.T) {
 		require.NoError(t, err)
 	}
 	f := faulty.Wrap(m, faulty.Options{Rules: []faulty.StoreRule{faulty.CutList(3)}})
-	st := NewRetryingStore(f, noSleep(2, nil)) // 2 attempts suffice: each cut made progress
+	st := Retrying(f, noSleep(2, nil)) // 2 attempts suffice: each cut made progress
 
 	for _, delim := range []string{"", "/"} {
 		t.Run("delimiter="+delim, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package transfer
+package wrap
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 	"github.com/byobfs/byob/providers"
 )
 
-// retryingStore is the decorator NewRetryingStore returns for a store
+// retryingStore is the decorator Retrying returns for a store
 // without Multiparter. It holds no mutable state.
 type retryingStore struct {
 	inner providers.Store
@@ -31,10 +31,10 @@ var (
 	_ providers.Upload      = (*retryingUpload)(nil)
 )
 
-// NewRetryingStore returns st with every call retried under p, as the
+// Retrying returns st with every call retried under p, as the
 // package doc describes. The result implements providers.Multiparter exactly
 // when st does, and providers.Closer always (a no-op when st is not one).
-func NewRetryingStore(st providers.Store, p RetryPolicy) providers.Store {
+func Retrying(st providers.Store, p RetryPolicy) providers.Store {
 	rs := &retryingStore{inner: st, p: p}
 	if mp, ok := st.(providers.Multiparter); ok {
 		return &retryingMultipartStore{retryingStore: rs, mp: mp}

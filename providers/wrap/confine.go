@@ -1,4 +1,4 @@
-package layout
+package wrap
 
 import (
 	"context"
@@ -12,6 +12,9 @@ import (
 	"github.com/byobfs/byob/providers"
 )
 
+// ErrInvalidRoot: Confine was given a root that is not a plain key prefix.
+var ErrInvalidRoot = errors.New("invalid confinement root")
+
 // Confine returns a Store that sees only the keys of st below root: key k of
 // the returned store is root+"/"+k in st. Listings map Prefix and
 // StartAfter the same way, strip root+"/" from every entry and never return
@@ -20,8 +23,7 @@ import (
 // providers.Multiparter and providers.Presigner exactly when st does
 // (Upload.Key is stripped too). Capabilities are st's with MaxKeyLength
 // reduced by len(root)+1. Errors are st's, unchanged: an OpError names the
-// full key in st. The caller keeps ownership of st and closes it; Unwrap
-// returns it.
+// full key in st. Close closes st; Unwrap returns it.
 //
 // root "" means no confinement: st itself is returned. Otherwise root must
 // be valid UTF-8 made of non-empty segments other than "." and ".." (no
@@ -48,7 +50,7 @@ func Confine(st providers.Store, root string) (providers.Store, error) {
 	}
 	caps := st.Capabilities()
 	if caps.MaxKeyLength-len(root)-1 < 1 {
-		return nil, fmt.Errorf("layout: root of %d bytes leaves no room under the store's %d-byte key limit: %w", len(root), caps.MaxKeyLength, ErrInvalidRoot)
+		return nil, fmt.Errorf("wrap: root of %d bytes leaves no room under the store's %d-byte key limit: %w", len(root), caps.MaxKeyLength, ErrInvalidRoot)
 	}
 	caps.MaxKeyLength -= len(root) + 1
 	s := &confined{inner: st, prefix: root + "/", caps: caps}
@@ -68,11 +70,11 @@ func Confine(st providers.Store, root string) (providers.Store, error) {
 // checkRoot reports why root cannot be a confinement root, or nil.
 func checkRoot(root string) error {
 	if !utf8.ValidString(root) || strings.IndexByte(root, 0) >= 0 {
-		return fmt.Errorf("layout: root %q is not valid UTF-8 without NUL: %w", root, ErrInvalidRoot)
+		return fmt.Errorf("wrap: root %q is not valid UTF-8 without NUL: %w", root, ErrInvalidRoot)
 	}
 	for seg := range strings.SplitSeq(root, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return fmt.Errorf("layout: root %q has an empty, %q or %q segment (no leading, trailing or doubled %q): %w", root, ".", "..", "/", ErrInvalidRoot)
+			return fmt.Errorf("wrap: root %q has an empty, %q or %q segment (no leading, trailing or doubled %q): %w", root, ".", "..", "/", ErrInvalidRoot)
 		}
 	}
 	return nil
@@ -115,6 +117,14 @@ var (
 
 // Unwrap returns the store Confine was given.
 func (s *confined) Unwrap() providers.Store { return s.inner }
+
+// Close closes the store Confine was given.
+func (s *confined) Close() error {
+	if c, ok := s.inner.(providers.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
 
 // Root returns the confinement root (without the trailing "/").
 func (s *confined) Root() string { return strings.TrimSuffix(s.prefix, "/") }
