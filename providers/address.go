@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -61,6 +63,34 @@ var knownParams = map[string]bool{
 	"tenant": true, "client_id": true, "kms": true,
 }
 
+// grammar is the address grammar of one scheme beyond what every scheme
+// shares (credentials, host, path, query): how host and path become
+// endpoint, bucket and key prefix, and which scheme-only parameters apply.
+type grammar struct {
+	finish func(a *Address, host, path string, hasCreds bool) error
+	params []string // parameters only this scheme takes
+}
+
+// grammars holds one row per scheme (file:// has its own parser).
+var grammars = map[string]grammar{
+	"s3": {finish: func(a *Address, h, p string, _ bool) error { return a.finishS3(h, p) }, params: []string{"sdk"}},
+	"cw": {finish: func(a *Address, h, p string, _ bool) error { return a.finishS3(h, p) }},
+	"gs": {finish: func(a *Address, h, p string, _ bool) error { return a.finishGS(h, p) }},
+	"az": {finish: (*Address).finishAz, params: []string{"sas", "tenant", "client_id"}},
+}
+
+// onlyFor names the schemes that alone take parameter k (none: every one).
+func onlyFor(k string) []string {
+	var out []string
+	for scheme, g := range grammars {
+		if slices.Contains(g.params, k) {
+			out = append(out, scheme)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 var (
 	schemeRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]{0,15}$`)
 	// hostRE accepts DNS names, bucket names used as hosts and IPv4, with an
@@ -89,9 +119,8 @@ func ParseAddress(s string) (Address, error) {
 		return a, addrErr("an address starts with a scheme: s3://, cw://, gs://, az:// or file://")
 	}
 	a.Scheme = strings.ToLower(scheme)
-	switch a.Scheme {
-	case "s3", "cw", "gs", "az", "file":
-	default:
+	g, known := grammars[a.Scheme]
+	if !known && a.Scheme != "file" {
 		return a, addrErr("unknown scheme %q: use s3://, cw://, gs://, az:// or file://", a.Scheme)
 	}
 	if a.Scheme == "file" {
@@ -126,15 +155,7 @@ func ParseAddress(s string) (Address, error) {
 	if err := a.parseQuery(rawQuery); err != nil {
 		return a, err
 	}
-	switch a.Scheme {
-	case "s3", "cw":
-		err = a.finishS3(host, p)
-	case "gs":
-		err = a.finishGS(host, p)
-	case "az":
-		err = a.finishAz(host, p, hasCreds)
-	}
-	return a, err
+	return a, g.finish(&a, host, p, hasCreds)
 }
 
 // splitUserinfo finds where the credentials end: at the last '@' that is
@@ -230,11 +251,10 @@ func (a *Address) parseQuery(raw string) error {
 	a.Tenant = q.Get("tenant")
 	a.ClientID = q.Get("client_id")
 	a.KMSKeyID = q.Get("kms")
-	if a.SDK != "" && a.Scheme != "s3" {
-		return addrErr("sdk= applies to s3:// only")
-	}
-	if (a.SAS != "" || a.Tenant != "" || a.ClientID != "") && a.Scheme != "az" {
-		return addrErr("sas=, tenant= and client_id= apply to az:// only")
+	for k := range q {
+		if only := onlyFor(k); len(only) > 0 && !slices.Contains(only, a.Scheme) {
+			return addrErr("%s= applies to %s:// only", k, strings.Join(only, "://, "))
+		}
 	}
 	return nil
 }

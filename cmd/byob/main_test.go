@@ -14,22 +14,24 @@ import (
 	"github.com/byobfs/byob/providers"
 )
 
-func TestS3SDKChoice(t *testing.T) {
+// One line registers a backend; the registry picks among those serving a
+// scheme, and names what an address opens.
+func TestRegistryPicksBackend(t *testing.T) {
+	r := newRegistry()
 	for in, want := range map[string]string{
-		"s3://bucket1/x": "aws",
-		"s3://K:S@s3.us-west-2.amazonaws.com/bucket1":              "aws",
-		"s3://K:S@minio.internal:9000/bucket1":                     "minio",
-		"s3://K:S@10.0.0.5/bucket1":                                "minio",
-		"s3://K:S@minio.internal:9000/bucket1?sdk=aws":             "aws",
-		"s3://bucket1?sdk=minio":                                   "minio",
-		"s3://bucket1?endpoint=http://127.0.0.1:9000":              "minio",
-		"s3://bucket1?endpoint=https://s3.eu-west-1.amazonaws.com": "aws",
-		"cw://K:S@cwobject.com/bucket1":                            "aws",
+		"s3://bucket1/x":                               "s3 (aws-sdk-go-v2)",
+		"s3://K:S@minio.internal:9000/bucket1":         "s3 (minio-go)",
+		"s3://K:S@minio.internal:9000/bucket1?sdk=aws": "s3 (aws-sdk-go-v2)",
+		"cw://K:S@cwobject.com/bucket1":                "CoreWeave (aws-sdk-go-v2, virtual-hosted style)",
+		"gs://bucket1":                                 "gcs (cloud.google.com/go/storage)",
+		"az://acct/cont":                               "azure (azblob)",
+		"file:///tmp/x":                                "local directory",
 	} {
 		a, err := providers.ParseAddress(in)
 		require.NoError(t, err, in)
-		require.Equal(t, want, s3SDK(a), in)
+		require.Equal(t, want, r.Describe(a), in)
 	}
+	require.Equal(t, []string{"az", "cw", "file", "gs", "s3"}, r.Schemes())
 }
 
 func TestDescribeExitCodes(t *testing.T) {

@@ -35,7 +35,7 @@ func (t *target) storeID() string { return t.loc.Address.StoreID() }
 // resolve turns what the user typed into a Location, registering its
 // secrets for scrubbing and warning about secrets on the command line.
 func (a *app) resolve(ref string) (config.Location, error) {
-	loc, err := config.Resolve(a.cfg, ref)
+	loc, err := config.Resolver{File: a.cfg, FromEnv: a.registry.FromEnv}.Resolve(ref)
 	if err != nil {
 		return loc, err
 	}
@@ -89,7 +89,7 @@ func (a *app) openWith(ctx context.Context, ref string, o openOptions) (*target,
 		return nil, usageError{fmt.Errorf("%s: %w", loc.Address.Redacted(), err)}
 	}
 	t.store, t.prefix = st, prefix
-	a.log.Debug("opened store", "address", loc.Address, "backend", backendName(loc.Address), "source", loc.Source, "prefix", prefix, "root", root)
+	a.log.Debug("opened store", "address", loc.Address, "backend", a.registry.Describe(loc.Address), "source", loc.Source, "prefix", prefix, "root", root)
 	return t, nil
 }
 

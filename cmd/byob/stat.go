@@ -77,7 +77,7 @@ func (a *app) stat(ctx context.Context, ref string, verbose bool) error {
 		}
 	}
 	if verbose {
-		out.Reading, out.Backend, out.Source = t.loc.Address.Reading, backendName(t.loc.Address), t.loc.Source
+		out.Reading, out.Backend, out.Source = t.loc.Address.Reading, a.registry.Describe(t.loc.Address), t.loc.Source
 	}
 	if a.jsonOut {
 		return jsonLine(a.stdout, out)

@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/byobfs/byob/providers"
 	"github.com/stretchr/testify/require"
+
+	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/providers/s3"
 )
 
 const sample = `
@@ -49,7 +51,7 @@ func TestLoadAndResolve(t *testing.T) {
 	require.Equal(t, []string{"inline", "instance", "kappa", "omega", "scratch"}, f.Names())
 
 	t.Setenv("OMEGA_KEY", "b21lZ2E+key/==")
-	l, err := Resolve(f, "omega:2024/run1")
+	l, err := testResolver(f).Resolve("omega:2024/run1")
 	require.NoError(t, err)
 	require.Equal(t, "az", l.Address.Scheme)
 	require.Equal(t, "b21lZ2E+key/==", l.Address.Secret)
@@ -58,34 +60,34 @@ func TestLoadAndResolve(t *testing.T) {
 	require.Equal(t, "team omega", l.Source)
 	require.NotContains(t, l.String(), "b21lZ2E")
 
-	l, err = Resolve(f, "kappa:ent/proj")
+	l, err = testResolver(f).Resolve("kappa:ent/proj")
 	require.NoError(t, err)
 	require.Equal(t, "wandb-prod-bucket", l.Address.Bucket)
 	require.Equal(t, "wandb", l.Root)
 	require.Equal(t, "wandb/ent/proj", l.Address.Path)
 	require.Equal(t, "arn:aws:kms:us-east-1:1:key/k", l.Address.KMSKeyID)
 
-	l, err = Resolve(f, "inline:x/")
+	l, err = testResolver(f).Resolve("inline:x/")
 	require.NoError(t, err)
 	require.Equal(t, "rawSecret/with+chars", l.Address.Secret)
 	require.Equal(t, "base/sub/x/", l.Address.Path)
 
 	t.Setenv("AWS_ACCESS_KEY_ID", "envkey")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "envsecret")
-	l, err = Resolve(f, "scratch:")
+	l, err = testResolver(f).Resolve("scratch:")
 	require.NoError(t, err)
 	require.Equal(t, "envkey", l.Address.User)
 	require.Equal(t, "", l.Address.Path)
 
-	_, err = Resolve(f, "omega:../../other")
+	_, err = testResolver(f).Resolve("omega:../../other")
 	require.ErrorIs(t, err, ErrConfig)
 	require.Contains(t, err.Error(), `".."`)
 
-	_, err = Resolve(f, "nosuch:x")
+	_, err = testResolver(f).Resolve("nosuch:x")
 	require.ErrorIs(t, err, ErrConfig)
 	require.Contains(t, err.Error(), `no remote or team named "nosuch"`)
 
-	l, err = Resolve(f, "./local/file")
+	l, err = testResolver(f).Resolve("./local/file")
 	require.NoError(t, err)
 	require.True(t, l.IsLocal())
 }
@@ -94,7 +96,7 @@ func TestMissingVariable(t *testing.T) {
 	f, err := Load(write(t, sample, 0o600))
 	require.NoError(t, err)
 	os.Unsetenv("OMEGA_KEY")
-	_, err = Resolve(f, "omega:x")
+	_, err = testResolver(f).Resolve("omega:x")
 	require.ErrorIs(t, err, ErrConfig)
 	require.Contains(t, err.Error(), "OMEGA_KEY not set")
 }
@@ -138,7 +140,7 @@ func TestBadFiles(t *testing.T) {
 func TestEnvSources(t *testing.T) {
 	t.Setenv("BYOB_STORE", "s3://K:S@127.0.0.1:9000/bkt/base?tls=false")
 	t.Setenv("BUCKET", "s3://other-bucket")
-	l, err := Resolve(nil, ":x/y")
+	l, err := testResolver(nil).Resolve(":x/y")
 	require.NoError(t, err)
 	require.Equal(t, "BYOB_STORE", l.Source)
 	require.Equal(t, "base/x/y", l.Address.Path)
@@ -147,7 +149,7 @@ func TestEnvSources(t *testing.T) {
 	os.Unsetenv("BYOB_STORE")
 	t.Setenv("BUCKET_PATH", "wandb")
 	t.Setenv("AWS_S3_KMS_ID", "kms1")
-	l, err = Resolve(nil, "")
+	l, err = testResolver(nil).Resolve("")
 	require.NoError(t, err)
 	require.Equal(t, "BUCKET", l.Source)
 	require.Equal(t, "other-bucket", l.Address.Bucket)
@@ -155,15 +157,15 @@ func TestEnvSources(t *testing.T) {
 	require.Equal(t, "kms1", l.Address.KMSKeyID)
 
 	os.Unsetenv("BUCKET")
-	_, err = Resolve(nil, "")
+	_, err = testResolver(nil).Resolve("")
 	require.True(t, errors.Is(err, ErrConfig))
 }
 
 func TestCommandLineSecretFlagged(t *testing.T) {
-	l, err := Resolve(nil, "s3://K:S@127.0.0.1:9000/bkt")
+	l, err := testResolver(nil).Resolve("s3://K:S@127.0.0.1:9000/bkt")
 	require.NoError(t, err)
 	require.True(t, l.SecretOnCommandLine)
-	_, err = Resolve(nil, "s3://K:S@127.0.0.1:9000")
+	_, err = testResolver(nil).Resolve("s3://K:S@127.0.0.1:9000")
 	require.ErrorIs(t, err, providers.ErrInvalidAddress)
 }
 
@@ -172,14 +174,18 @@ func TestCredentialsFile(t *testing.T) {
 	require.NoError(t, os.WriteFile(p, []byte("# rotated daily\naccess_key_id = AK1\nsecret_access_key = \"se/cr+et\"\n"), 0o600))
 	f, err := Load(write(t, "[remotes.r]\naddress = \"s3://127.0.0.1:9000/bkt?tls=false\"\ncredentials = \"file:"+p+"\"\n", 0o600))
 	require.NoError(t, err)
-	l, err := Resolve(f, "r:")
+	l, err := testResolver(f).Resolve("r:")
 	require.NoError(t, err)
 	require.Equal(t, "AK1", l.Address.User)
 	require.Equal(t, "se/cr+et", l.Address.Secret)
 	require.Equal(t, p, l.Address.CredentialsFile, "the backends follow the file")
 
 	require.NoError(t, os.WriteFile(p, []byte("access_key_id AK1\n"), 0o600))
-	_, err = Resolve(f, "r:")
+	_, err = testResolver(f).Resolve("r:")
 	require.ErrorIs(t, err, ErrConfig)
 	require.Contains(t, err.Error(), "line 1")
 }
+
+// testResolver resolves with f and the s3 backend's environment
+// credentials (credentials = "env" for s3:// remotes).
+func testResolver(f *File) Resolver { return Resolver{File: f, FromEnv: s3.Backend().FromEnv} }

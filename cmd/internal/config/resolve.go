@@ -42,8 +42,18 @@ func (l Location) String() string {
 
 var remoteRef = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_.-]*):(.*)$`)
 
-// Resolve turns what the user typed into a Location. f may be nil.
-func Resolve(f *File, ref string) (Location, error) {
+// Resolver turns what users type into Locations.
+type Resolver struct {
+	// File is the config file (nil: none).
+	File *File
+	// FromEnv fills an address's credentials from the environment
+	// (credentials = "env"): the backend registry's (providers.Registry).
+	FromEnv func(*providers.Address) error
+}
+
+// Resolve turns what the user typed into a Location.
+func (rv Resolver) Resolve(ref string) (Location, error) {
+	f := rv.File
 	if f == nil {
 		f = &File{}
 	}
@@ -60,18 +70,18 @@ func Resolve(f *File, ref string) (Location, error) {
 	if m := remoteRef.FindStringSubmatch(ref); m != nil {
 		name, p := m[1], m[2]
 		if name == "instance" && f.Instance != nil && f.Instance.Address != "" {
-			return named(*f.Instance, "", p, "instance")
+			return rv.named(*f.Instance, "", p, "instance")
 		}
 		if r, ok := f.Remotes[name]; ok {
-			return named(r, "", p, "remote "+name)
+			return rv.named(r, "", p, "remote "+name)
 		}
 		if t, ok := f.Teams[name]; ok {
 			if t.Address == "" {
 				// A team without a bucket of its own: the instance bucket under
 				// instance.path, then the team's path.
-				return named(*f.Instance, t.Path, p, "team "+name)
+				return rv.named(*f.Instance, t.Path, p, "team "+name)
 			}
-			return named(t, "", p, "team "+name)
+			return rv.named(t, "", p, "team "+name)
 		}
 		if _, err := os.Lstat(ref); err != nil && !strings.Contains(name, ".") {
 			where := "no config file"
@@ -88,7 +98,7 @@ func Resolve(f *File, ref string) (Location, error) {
 	return Location{Local: ref}, nil
 }
 
-func named(r Remote, extraRoot, p, source string) (Location, error) {
+func (rv Resolver) named(r Remote, extraRoot, p, source string) (Location, error) {
 	addr, err := Expand(r.Address)
 	if err != nil {
 		return Location{}, err
@@ -97,7 +107,7 @@ func named(r Remote, extraRoot, p, source string) (Location, error) {
 	if err != nil {
 		return Location{}, fmt.Errorf("%s: %w", source, err)
 	}
-	if err := applyCredentials(&a, r.Credentials); err != nil {
+	if err := rv.applyCredentials(&a, r.Credentials); err != nil {
 		return Location{}, fmt.Errorf("%s: %w", source, err)
 	}
 	root := a.Path
@@ -170,7 +180,7 @@ func fromEnv(p string) (Location, error) {
 }
 
 // applyCredentials fills or clears the address's secrets by source.
-func applyCredentials(a *providers.Address, source string) error {
+func (rv Resolver) applyCredentials(a *providers.Address, source string) error {
 	switch {
 	case source == "" || source == "inline":
 		return nil
@@ -178,32 +188,17 @@ func applyCredentials(a *providers.Address, source string) error {
 		a.User, a.Secret, a.SAS = "", "", ""
 		return nil
 	case source == "env":
-		return credentialsFromEnv(a)
+		if rv.FromEnv == nil {
+			return fmt.Errorf("%w: credentials = \"env\" is not available here", ErrConfig)
+		}
+		if err := rv.FromEnv(a); err != nil {
+			return fmt.Errorf("%w: %w", ErrConfig, err)
+		}
+		return nil
 	case strings.HasPrefix(source, "file:"):
 		return CredentialsFromFile(a, strings.TrimPrefix(source, "file:"))
 	}
 	return fmt.Errorf("%w: unknown credentials source", ErrConfig)
-}
-
-func credentialsFromEnv(a *providers.Address) error {
-	switch a.Scheme {
-	case "s3", "cw":
-		a.User, a.Secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
-		if a.User == "" || a.Secret == "" {
-			return fmt.Errorf("%w: credentials = \"env\" needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", ErrConfig)
-		}
-	case "az":
-		a.Secret, a.SAS = os.Getenv("AZURE_STORAGE_KEY"), os.Getenv("AZURE_STORAGE_SAS_TOKEN")
-		if a.Secret == "" && a.SAS == "" {
-			return fmt.Errorf("%w: credentials = \"env\" needs AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN", ErrConfig)
-		}
-	case "gs":
-		if os.Getenv("GOOGLE_APPLICATION_CREDENTIALS") == "" {
-			return fmt.Errorf("%w: credentials = \"env\" needs GOOGLE_APPLICATION_CREDENTIALS", ErrConfig)
-		}
-		a.User, a.Secret = "", ""
-	}
-	return nil
 }
 
 // CredentialsFromFile reads KEY=VALUE lines (access_key_id,

@@ -3,6 +3,7 @@ package s3compat
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -143,4 +144,40 @@ func BuildTransport(opts Options, ep Endpoint) (*http.Transport, error) {
 	}
 	tr.TLSClientConfig = tc
 	return tr, nil
+}
+
+// SDK picks the SDK of an s3:// or cw:// address: aws-sdk-go-v2 ("aws")
+// for cw:// and for s3:// on an AWS endpoint (or none), minio-go ("minio")
+// for any other s3:// endpoint; ?sdk= overrides.
+func SDK(a providers.Address) string {
+	if a.SDK != "" {
+		return a.SDK
+	}
+	if a.Scheme == "cw" {
+		return "aws"
+	}
+	host := a.Host
+	if a.Endpoint != "" {
+		if u, err := url.Parse(a.Endpoint); err == nil {
+			host = u.Hostname()
+		}
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.ToLower(host)
+	if host == "" || host == "amazonaws.com" || strings.HasSuffix(host, awsDomainSuffix) || strings.HasSuffix(host, awsCNDomainSuffx) {
+		return "aws"
+	}
+	return "minio"
+}
+
+// FromEnv takes an s3:// or cw:// address's keys from AWS_ACCESS_KEY_ID
+// and AWS_SECRET_ACCESS_KEY (credentials = "env").
+func FromEnv(a *providers.Address) error {
+	a.User, a.Secret = os.Getenv("AWS_ACCESS_KEY_ID"), os.Getenv("AWS_SECRET_ACCESS_KEY")
+	if a.User == "" || a.Secret == "" {
+		return errors.New(`credentials = "env" needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`)
+	}
+	return nil
 }
