@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/semaphore"
 	"golang.org/x/term"
 
 	"github.com/byobfs/byob/cache"
@@ -169,10 +168,8 @@ func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) erro
 			ids[s.side.Store] = s.side.Name
 		}
 	}
-	mover := &transferMover{partSize: partSize, concurrency: 4, retry: wrap.DefaultRetryPolicy(),
-		storeID:    func(st providers.Store) string { return ids[st] },
-		streams:    semaphore.NewWeighted(int64(max(opts.Transfers, 1))),
-		maxStreams: int64(max(opts.Transfers, 1))}
+	mo := bsync.TransferMoverOptions{PartSize: partSize, Concurrency: 4, Retry: wrap.DefaultRetryPolicy(),
+		StoreID: func(st providers.Store) string { return ids[st] }, Streams: max(opts.Transfers, 1)}
 	base, err := a.cacheBase(f.cacheDir)
 	if err != nil {
 		return err
@@ -195,23 +192,23 @@ func (a *app) sync(ctx context.Context, srcRef, dstRef string, f syncFlags) erro
 				a.log.Info("adopted upload journals recorded under the store's former ID", "journals", n, "id", s.side.Name)
 			}
 		}
-		idx := newCacheIndex(c)
-		defer idx.close() // before c.Close: commits what is pending
+		idx := bsync.NewCacheIndex(c)
+		defer idx.Close() // before c.Close: commits what is pending
 		opts.Index = idx
-		mover.journal = c
-		mover.spillDir = dir
+		mo.Journal = c
+		mo.SpillDir = dir
 	case errors.Is(err, cache.ErrLocked):
 		a.log.Warn("the sync index is in use by another byob; this run will not remember what it learns (give --cache-dir to use another)", "error", err)
 		opts.Index = bsync.NewMemIndex()
 	default:
 		return fmt.Errorf("sync index: %w", err)
 	}
-	opts.Mover = mover
+	opts.Mover = bsync.NewTransferMover(mo)
 	opts.TempDir = dir
 	// Journaled uploads nobody resumed for transfer.DefaultStaleAge are
 	// aborted (no orphaned parts) and reported.
-	if mover.journal != nil && dst.side.Store != nil {
-		stale, err := transfer.AbortStale(ctx, dst.side.Store, mover.journal, dst.side.Name, transfer.DefaultStaleAge)
+	if mo.Journal != nil && dst.side.Store != nil {
+		stale, err := transfer.AbortStale(ctx, dst.side.Store, mo.Journal, dst.side.Name, transfer.DefaultStaleAge)
 		if err != nil {
 			a.log.Warn("could not abort stale uploads", "error", err)
 		}

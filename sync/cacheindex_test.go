@@ -1,4 +1,4 @@
-package main
+package sync
 
 import (
 	"fmt"
@@ -9,7 +9,6 @@ import (
 
 	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/providers"
-	bsync "github.com/byobfs/byob/sync"
 	"github.com/byobfs/byob/transfer"
 )
 
@@ -27,12 +26,12 @@ func openSyncCache(t *testing.T, dir string) *cache.Cache {
 func TestCacheIndexWriteBehind(t *testing.T) {
 	dir := t.TempDir()
 	c := openSyncCache(t, dir)
-	x := newCacheIndex(c)
+	x := NewCacheIndex(c)
 	mt := time.Unix(1700000000, 42).UTC()
 	crc := providers.CRC32C(0xdeadbeef)
 	md5 := providers.Checksum{Algorithm: providers.ChecksumMD5, Sum: []byte("0123456789abcdef")}
 
-	x.RememberRemote("s", "k", "v1", bsync.RemoteAttrs{Mtime: mt, Checksums: []providers.Checksum{crc}})
+	x.RememberRemote("s", "k", "v1", RemoteAttrs{Mtime: mt, Checksums: []providers.Checksum{crc}})
 	got, ok := x.LookupRemote("s", "k", "v1")
 	require.True(t, ok, "a pending record is seen")
 	require.True(t, got.Mtime.Equal(mt))
@@ -56,14 +55,14 @@ func TestCacheIndexWriteBehind(t *testing.T) {
 	require.True(t, ok)
 	require.True(t, h.Equal(md5))
 
-	x.RememberRemote("s", "k", "v2", bsync.RemoteAttrs{Mtime: mt.Add(time.Second)})
-	x.close()
+	x.RememberRemote("s", "k", "v2", RemoteAttrs{Mtime: mt.Add(time.Second)})
+	x.Close()
 	require.NoError(t, c.Close())
 
 	c = openSyncCache(t, dir)
 	defer c.Close()
-	y := newCacheIndex(c)
-	defer y.close()
+	y := NewCacheIndex(c)
+	defer y.Close()
 	_, ok = y.LookupRemote("s", "k", "v1")
 	require.False(t, ok, "v2 replaced v1")
 	got, ok = y.LookupRemote("s", "k", "v2")
@@ -79,10 +78,10 @@ func TestCacheIndexWriteBehind(t *testing.T) {
 func TestCacheIndexBackPressure(t *testing.T) {
 	c := openSyncCache(t, t.TempDir())
 	defer c.Close()
-	x := newCacheIndex(c)
-	defer x.close()
+	x := NewCacheIndex(c)
+	defer x.Close()
 	for i := range indexMaxPending + 10 {
-		x.RememberRemote("s", fmt.Sprintf("k%06d", i), "v", bsync.RemoteAttrs{Mtime: time.Unix(int64(i), 0)})
+		x.RememberRemote("s", fmt.Sprintf("k%06d", i), "v", RemoteAttrs{Mtime: time.Unix(int64(i), 0)})
 		x.mu.Lock()
 		n := x.pending.len()
 		x.mu.Unlock()

@@ -1,11 +1,10 @@
-package main
+package sync
 
 import (
 	"context"
 	"testing"
 
 	"github.com/stretchr/testify/require"
-	"golang.org/x/sync/semaphore"
 )
 
 // A large transfer takes its parts' worth of the stream budget for its
@@ -13,7 +12,7 @@ import (
 // file through.
 func TestTransferMoverStreamBudget(t *testing.T) {
 	ctx := context.Background()
-	m := &transferMover{concurrency: 4, streams: semaphore.NewWeighted(6), maxStreams: 6}
+	m := NewTransferMover(TransferMoverOptions{Concurrency: 4, Streams: 6})
 	release, err := m.large(ctx)
 	require.NoError(t, err)
 	require.False(t, m.streams.TryAcquire(4), "a second large file (4 streams) must wait: 4 + 4 > 6")
@@ -23,7 +22,7 @@ func TestTransferMoverStreamBudget(t *testing.T) {
 	require.True(t, m.streams.TryAcquire(6), "all free after the file")
 	m.streams.Release(6)
 
-	tiny := &transferMover{concurrency: 4, streams: semaphore.NewWeighted(1), maxStreams: 1}
+	tiny := NewTransferMover(TransferMoverOptions{Concurrency: 4, Streams: 1})
 	release, err = tiny.large(ctx)
 	require.NoError(t, err, "a budget below one file's parts admits one file")
 	require.False(t, tiny.streams.TryAcquire(1))
@@ -31,6 +30,6 @@ func TestTransferMoverStreamBudget(t *testing.T) {
 
 	done, cancel := context.WithCancel(ctx)
 	cancel()
-	_, err = (&transferMover{concurrency: 4, streams: semaphore.NewWeighted(4), maxStreams: 4}).large(done)
+	_, err = NewTransferMover(TransferMoverOptions{Concurrency: 4, Streams: 4}).large(done)
 	require.ErrorIs(t, err, context.Canceled, "waiting ends with the context")
 }

@@ -1,4 +1,4 @@
-package main
+package sync
 
 import (
 	"context"
@@ -7,25 +7,24 @@ import (
 
 	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/providers"
-	bsync "github.com/byobfs/byob/sync"
 	"github.com/byobfs/byob/transfer"
 )
 
-// cacheIndex backs sync's Index with the bbolt cache index, so a no-op
+// CacheIndex is the Index the CLI uses: the bbolt cache index, so a no-op
 // re-sync on the same node costs one listing per side. Failures are
 // forgotten, as the Index contract allows: the sync then asks the store.
 //
 // Writes are behind: Remember* records in memory and returns, and a
 // background flusher commits what accumulated in one transaction (every
 // indexFlushEvery, or as soon as indexFlushAt records wait), so a transfer
-// never waits for a bbolt commit and its fdatasync. close commits the rest.
+// never waits for a bbolt commit and its fdatasync. Close commits the rest.
 // A process killed before a flush forgets those records; the next run then
 // makes one HEAD per forgotten object, as on a new node. Lookups see
 // records not yet committed.
-type cacheIndex struct {
+type CacheIndex struct {
 	c    *cache.Cache
 	kick chan struct{} // a flush is wanted now
-	stop chan struct{} // closed by close
+	stop chan struct{} // closed by Close
 	done chan struct{} // closed when the flusher has returned
 
 	// flushMu serialises flushes (the flusher's and a producer's under
@@ -61,17 +60,17 @@ const (
 	indexMaxPending = 8 * 2048 // records that make Remember* flush itself
 )
 
-var _ bsync.Index = (*cacheIndex)(nil)
+var _ Index = (*CacheIndex)(nil)
 
-// newCacheIndex starts the flusher of an index over c; close stops it.
-func newCacheIndex(c *cache.Cache) *cacheIndex {
-	x := &cacheIndex{c: c, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+// NewCacheIndex starts the flusher of an index over c; Close stops it.
+func NewCacheIndex(c *cache.Cache) *CacheIndex {
+	x := &CacheIndex{c: c, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		pending: newIndexBatch()}
 	go x.flusher()
 	return x
 }
 
-func (x *cacheIndex) flusher() {
+func (x *CacheIndex) flusher() {
 	defer close(x.done)
 	t := time.NewTicker(indexFlushEvery)
 	defer t.Stop()
@@ -87,7 +86,7 @@ func (x *cacheIndex) flusher() {
 }
 
 // flush commits the pending records. Errors are dropped: the index forgets.
-func (x *cacheIndex) flush() {
+func (x *CacheIndex) flush() {
 	x.flushMu.Lock()
 	defer x.flushMu.Unlock()
 	x.mu.Lock()
@@ -116,16 +115,16 @@ func (x *cacheIndex) flush() {
 	x.mu.Unlock()
 }
 
-// close stops the flusher and commits what is pending. The index must not
+// Close stops the flusher and commits what is pending. The index must not
 // be used after.
-func (x *cacheIndex) close() {
+func (x *CacheIndex) Close() {
 	close(x.stop)
 	<-x.done
 	x.flush()
 }
 
 // added is called after a record went into pending, with its size then.
-func (x *cacheIndex) added(n int) {
+func (x *CacheIndex) added(n int) {
 	switch {
 	case n >= indexMaxPending:
 		x.flush() // the flusher is behind: wait for a commit rather than grow
@@ -137,7 +136,7 @@ func (x *cacheIndex) added(n int) {
 	}
 }
 
-func (x *cacheIndex) LookupRemote(store, key, version string) (bsync.RemoteAttrs, bool) {
+func (x *CacheIndex) LookupRemote(store, key, version string) (RemoteAttrs, bool) {
 	ref := remoteRef{store, key}
 	x.mu.Lock()
 	for _, b := range []*indexBatch{x.pending, x.inflight} {
@@ -152,13 +151,13 @@ func (x *cacheIndex) LookupRemote(store, key, version string) (bsync.RemoteAttrs
 	x.mu.Unlock()
 	m, ok, err := x.c.GetRemoteMeta(context.Background(), store, key, version)
 	if err != nil || !ok {
-		return bsync.RemoteAttrs{}, false
+		return RemoteAttrs{}, false
 	}
 	return remoteAttrs(m), true
 }
 
-func remoteAttrs(m cache.RemoteMeta) bsync.RemoteAttrs {
-	a := bsync.RemoteAttrs{Mtime: m.Mtime}
+func remoteAttrs(m cache.RemoteMeta) RemoteAttrs {
+	a := RemoteAttrs{Mtime: m.Mtime}
 	if len(m.MD5) == 16 {
 		a.Checksums = append(a.Checksums, providers.Checksum{Algorithm: providers.ChecksumMD5, Sum: m.MD5})
 	}
@@ -168,7 +167,7 @@ func remoteAttrs(m cache.RemoteMeta) bsync.RemoteAttrs {
 	return a
 }
 
-func (x *cacheIndex) RememberRemote(store, key, version string, a bsync.RemoteAttrs) {
+func (x *CacheIndex) RememberRemote(store, key, version string, a RemoteAttrs) {
 	m := cache.RemoteMeta{Mtime: a.Mtime, Updated: time.Now()}
 	for _, c := range a.Checksums {
 		switch c.Algorithm {
@@ -187,7 +186,7 @@ func (x *cacheIndex) RememberRemote(store, key, version string, a bsync.RemoteAt
 
 // fingerprint returns the record of fp's path, pending or committed, when
 // it is for the same size, mtime and inode.
-func (x *cacheIndex) fingerprint(fp transfer.SourceFingerprint) (cache.Fingerprint, bool) {
+func (x *CacheIndex) fingerprint(fp transfer.SourceFingerprint) (cache.Fingerprint, bool) {
 	x.mu.Lock()
 	for _, b := range []*indexBatch{x.pending, x.inflight} {
 		if b == nil {
@@ -203,7 +202,7 @@ func (x *cacheIndex) fingerprint(fp transfer.SourceFingerprint) (cache.Fingerpri
 	return f, err == nil && ok
 }
 
-func (x *cacheIndex) LookupHash(fp transfer.SourceFingerprint, alg providers.ChecksumAlgorithm) (providers.Checksum, bool) {
+func (x *CacheIndex) LookupHash(fp transfer.SourceFingerprint, alg providers.ChecksumAlgorithm) (providers.Checksum, bool) {
 	f, ok := x.fingerprint(fp)
 	if !ok {
 		return providers.Checksum{}, false
@@ -219,7 +218,7 @@ func (x *cacheIndex) LookupHash(fp transfer.SourceFingerprint, alg providers.Che
 
 // RememberHash adds sum to what is known of the file fp (a file hashed
 // with both algorithms keeps both).
-func (x *cacheIndex) RememberHash(fp transfer.SourceFingerprint, sum providers.Checksum) {
+func (x *CacheIndex) RememberHash(fp transfer.SourceFingerprint, sum providers.Checksum) {
 	f, ok := x.fingerprint(fp)
 	if !ok {
 		f = cache.Fingerprint{Path: fp.Path, Size: fp.Size, ModTime: fp.ModTime, Inode: fp.Inode}
