@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -219,22 +218,16 @@ func (h *BlockHandle) Close() error {
 	return nil
 }
 
-// blockBufs recycles block-sized fetch buffers (see BlockBuffer).
-var blockBufs sync.Pool // of *[]byte
-
 // BlockBuffer returns a buffer of n bytes (n <= BlockSize) for a FetchFunc
 // to fill and return. The cache takes it back once the block is stored
 // and no handle reads it from memory any more, and hands it to a later
-// fetch: fetching a block then allocates nothing.
+// fetch: fetching a block then allocates nothing. Buffers are aligned, so
+// that a block of an aligned length is written with O_DIRECT.
 func (c *Cache) BlockBuffer(n int) []byte {
-	if p, ok := blockBufs.Get().(*[]byte); ok && int64(cap(*p)) == c.opts.BlockSize && n <= cap(*p) {
-		return (*p)[:n]
-	}
 	if int64(n) > c.opts.BlockSize {
 		return make([]byte, n) // refused by the fetch's size check; never pooled
 	}
-	// Aligned, so that a block of an aligned length is written with O_DIRECT.
-	return AlignedBuffer(int(c.opts.BlockSize))[:n]
+	return c.bufs.Get(int(c.opts.BlockSize))[:n]
 }
 
 // recycleLocked gives a flight's buffer back once the flight is over and
@@ -243,9 +236,9 @@ func (c *Cache) recycleLocked(f *flight) {
 	if !f.over || f.recent || f.memRefs > 0 || f.waiters > 0 || f.data == nil || int64(cap(f.data)) != c.opts.BlockSize {
 		return
 	}
-	b := f.data[:cap(f.data)]
+	b := f.data
 	f.data = nil
-	blockBufs.Put(&b)
+	c.bufs.Put(b)
 }
 
 func (c *Cache) pin(bkey string) {

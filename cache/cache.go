@@ -16,6 +16,8 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/sys/unix"
+
+	"github.com/byobfs/byob/transfer"
 )
 
 // File names inside Options.Dir.
@@ -41,6 +43,7 @@ type Cache struct {
 	trusted uint64 // blocks with an older epoch are verified on first read
 	unclean bool   // the previous session did not Close
 
+	bufs         *transfer.Buffers   // fetch buffers (BlockBuffer), recycled
 	fetchMem     *semaphore.Weighted // bytes of fetched data in memory: in flight, or in the recent tier
 	fetchWaiting atomic.Int64        // fetches waiting for fetchMem
 	noDirect     atomic.Bool         // Dir's file system refused O_DIRECT (directio.go)
@@ -133,6 +136,7 @@ func Open(opts Options) (*Cache, error) {
 		db:          db,
 		dir:         dir,
 		fetchMem:    semaphore.NewWeighted(opts.FetchMemory),
+		bufs:        transfer.NewBuffers(int(opts.FetchMemory/opts.BlockSize), 2*time.Second),
 		pins:        map[string]int{},
 		flights:     map[string]*flight{},
 		recent:      map[string]*flight{},

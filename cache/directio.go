@@ -11,6 +11,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/byobfs/byob/transfer"
 )
 
 // Block files are written with O_DIRECT when the bytes allow it (a buffer
@@ -24,16 +26,8 @@ import (
 //
 // A file system that refuses O_DIRECT (tmpfs before Linux 6.6, some
 // FUSE and network file systems) is remembered by the cache and written
-// through the page cache from then on.
-const DirectAlign = 4096
-
-// AlignedBuffer returns n bytes starting at a DirectAlign boundary, which
-// O_DIRECT needs of a buffer.
-func AlignedBuffer(n int) []byte {
-	b := make([]byte, n+DirectAlign)
-	skip := int((DirectAlign - uintptr(unsafe.Pointer(&b[0]))%DirectAlign) % DirectAlign)
-	return b[skip : skip+n : skip+n]
-}
+// through the page cache from then on. Buffers are aligned to
+// transfer.DirectAlign.
 
 // DirectRefused reports whether err is a file system's refusal of an
 // O_DIRECT write (EINVAL, EOPNOTSUPP): the caller writes through the page
@@ -45,7 +39,7 @@ func DirectRefused(err error) bool {
 // directOK reports whether data can be written with O_DIRECT: an aligned
 // buffer of an aligned length.
 func directOK(data []byte) bool {
-	return len(data) > 0 && len(data)%DirectAlign == 0 && uintptr(unsafe.Pointer(&data[0]))%DirectAlign == 0
+	return len(data) > 0 && len(data)%transfer.DirectAlign == 0 && uintptr(unsafe.Pointer(&data[0]))%transfer.DirectAlign == 0
 }
 
 // writeData writes data as the whole contents of a new temporary file in

@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/byobfs/byob/transfer"
 )
 
 // fetchFast opens id through OpenBlockFast and returns the handle's bytes
@@ -181,11 +183,11 @@ func TestRecentHandleOutlivesTier(t *testing.T) {
 // through the page cache otherwise; both read back the same bytes.
 func TestWriteDataDirectAndBuffered(t *testing.T) {
 	dir := t.TempDir()
-	big := make([]byte, 3*DirectAlign+1)
+	big := make([]byte, 3*transfer.DirectAlign+1)
 	for i := range big {
 		big[i] = byte(i * 31)
 	}
-	aligned := AlignedBuffer(2 * DirectAlign)
+	aligned := transfer.AlignedBuffer(2 * transfer.DirectAlign)
 	copy(aligned, big)
 	cases := []struct {
 		name   string
@@ -193,7 +195,7 @@ func TestWriteDataDirectAndBuffered(t *testing.T) {
 		direct bool
 	}{
 		{"aligned", aligned, true},
-		{"misaligned", big[1 : 1+2*DirectAlign], false},
+		{"misaligned", big[1 : 1+2*transfer.DirectAlign], false},
 		{"partial length", big, false},
 		{"one byte", big[:1], false},
 	}

@@ -156,11 +156,13 @@
 //     for those writes and writes a partial tail, and a failed one fails it
 //     (close: EIO). At most UploadConcurrency+1 tails are held: a writer
 //     ahead of the uploads waits for a part to be sent. Parts that were not
-//     in a tail are read back from the staging file. Writes slightly out of order are followed (up to 64
-//     ranges beyond the contiguous end). The multipart upload is created
-//     when the first part is ready and journaled in the cache index
-//     (cache.SaveUpload, Source.Path "byob-fs-stream:<staging file>"), so
-//     `byob cache stats` lists it as an upload while it is open.
+//     in a tail are read back from the staging file. Writes slightly out
+//     of order are followed (up to 64 ranges beyond the contiguous end).
+//     The upload is a transfer.Live of the FS's one Uploader (its part
+//     size and checksums are those of every other upload): created when
+//     the first part is ready and journaled in the cache index
+//     (Source.Path transfer.LiveSource + the staging file), so `byob cache
+//     stats` lists it as an upload while it is open.
 //   - The stream is abandoned (its upload aborted in the background, the
 //     staging file uploaded at publish as before) on: a write to bytes
 //     already sent, a truncate below them or above the written end, an
@@ -241,8 +243,9 @@
 //
 // transfer.CrashPoint names the binary honours through BYOB_CRASH_AT (the
 // process prints "byob: crash point NAME" and SIGKILLs itself):
-// "fs-mid-upload" (CrashMidUpload) once the 2nd part of a streamed upload is
-// on the server; "fs-after-writeback-ack" (CrashAfterWriteBackAck) in the
+// "live-mid-upload" (transfer.CrashLiveMidUpload) once the 2nd part of a
+// streamed upload is on the server; "fs-after-writeback-ack"
+// (CrashAfterWriteBackAck) in the
 // write-back worker before an entry's upload starts, 2 s after it woke
 // so the close that staged it has been answered. integration/mount_test.go
 // uses both.

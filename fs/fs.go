@@ -50,6 +50,10 @@ type Options struct {
 	// UploadConcurrency is the number of parts of one upload in flight (4),
 	// streamed or not.
 	UploadConcurrency int
+	// LiveMemory bounds the write tails of files being streamed; give file
+	// systems of one process the same one (nil: one of
+	// transfer.DefaultLiveMemory for this FS).
+	LiveMemory *transfer.Memory
 	// MaxInflight bounds the blocks being prefetched at once across all
 	// handles (8), and so the memory readahead holds.
 	MaxInflight int
@@ -192,9 +196,13 @@ func New(opts Options) (*FS, error) {
 		nextIno:  1,
 		started:  time.Now(),
 	}
+	// The one uploader of this FS: whole staging files, and live uploads
+	// of files being written (journaled in the cache, so a killed mount's
+	// are aborted by the next New).
 	f.up = transfer.NewUploader(opts.Store, transfer.Options{
 		PartSize: opts.PartSize, StoreID: opts.StoreID, Concurrency: opts.UploadConcurrency,
-		SpillDir: filepath.Join(opts.Cache.Dir(), "staging"),
+		SpillDir: filepath.Join(opts.Cache.Dir(), "staging"), Journal: opts.Cache,
+		LiveMemory: opts.LiveMemory, Logger: opts.Logger,
 	})
 	f.staging = filepath.Join(opts.Cache.Dir(), "staging", stagingName(opts.StoreID))
 	if err := os.MkdirAll(f.staging, 0o700); err != nil {
@@ -243,6 +251,7 @@ func (f *FS) Root() *Node {
 func (f *FS) Close() error {
 	f.cancel()
 	f.wg.Wait()
+	f.up.Wait()
 	return nil
 }
 

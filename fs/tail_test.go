@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/byobfs/byob/providers/faulty"
+	"github.com/byobfs/byob/transfer"
 )
 
 // Sequential writes fill part-sized tails: whole parts are sent from
@@ -40,7 +41,7 @@ func TestTailPartsFromMemory(t *testing.T) {
 	// Parts 1 and 2 (before the read), 4 and 5 (after the bytes up to the
 	// next part boundary went to the staging file); part 3 and the short
 	// last part came from the staging file.
-	require.Equal(t, int64(4), s.memParts.Load(), "whole parts went from memory")
+	require.Equal(t, int64(4), s.Stats().FromMemory, "whole parts went from memory")
 }
 
 // A writer ahead of the uploads waits for a part to go (at most
@@ -62,15 +63,10 @@ func TestTailWriterWaitsForUploads(t *testing.T) {
 	}()
 	require.Eventually(t, func() bool { return parts.Load() == 2 }, 5*time.Second, time.Millisecond)
 	held := h.w.st.Load()
-	require.Eventually(t, func() bool {
-		held.mu.Lock()
-		defer held.mu.Unlock()
-		return held.memN == 3
-	}, 5*time.Second, time.Millisecond, "the writer holds UploadConcurrency+1 tails and waits")
+	require.Eventually(t, func() bool { return held.Stats().Held == 3 }, 5*time.Second, time.Millisecond,
+		"the writer holds UploadConcurrency+1 tails and waits")
 	time.Sleep(20 * time.Millisecond)
-	held.mu.Lock()
-	require.Equal(t, 3, held.memN, "and no more")
-	held.mu.Unlock()
+	require.Equal(t, 3, held.Stats().Held, "and no more")
 	require.Less(t, written.Load(), int64(len(want)), "the writer waits for the uploads")
 	release()
 	<-done
@@ -102,10 +98,9 @@ func TestTailRewriteWithinTail(t *testing.T) {
 // Tails share one memory budget across files: with no room left, writes go
 // to the staging file as before tails, and the object is exact.
 func TestTailBudgetUsedUp(t *testing.T) {
-	require.True(t, tailBudget.TryAcquire(tailMemory-streamPS), "the budget is free between tests")
-	defer tailBudget.Release(tailMemory - streamPS)
+	mem := transfer.NewMemory(streamPS) // room for one tail
 	st := streamStore()
-	f := streamFS(t, st)
+	f := streamFS(t, st, func(o *Options) { o.LiveMemory = mem })
 	release := gated(t, st, faulty.OpUploadPart, nil) // the first tail stays held: no budget for a second
 	ctx := context.Background()
 	want := data(6*streamPS+5, 13)
@@ -117,9 +112,10 @@ func TestTailBudgetUsedUp(t *testing.T) {
 	require.NoError(t, h.Flush(ctx, 0))
 	require.NoError(t, h.Release(ctx))
 	require.Equal(t, want, getObj(t, st, "b"))
-	require.Equal(t, int64(1), s.memParts.Load(), "one tail fitted the budget; the other parts came from the staging file")
-	require.True(t, tailBudget.TryAcquire(streamPS), "every tail gave its budget back")
-	tailBudget.Release(streamPS)
+	require.Equal(t, int64(1), s.Stats().FromMemory, "one tail fitted the budget; the other parts came from the staging file")
+	inUse, peak := mem.InUse()
+	require.Zero(t, inUse, "every tail gave its budget back")
+	require.Equal(t, int64(streamPS), peak)
 }
 
 // Write-back staging hands the staging file itself to the entry (no copy);

@@ -57,14 +57,14 @@ func (w *wfile) publish(ctx context.Context) error {
 		err      error
 		streamed bool
 	)
-	if st := w.st.Load(); st != nil && !st.idle() {
-		info, streamed, err = st.finish(uctx, size)
+	if st := w.st.Load(); st != nil && !st.Idle() {
+		info, streamed, err = st.Finish(uctx, size)
 		if err == nil {
 			// Completed, or given up: either way the next publish uploads
 			// the staging file.
 			w.st.Store(nil)
 			if streamed {
-				mtime = st.mtime
+				mtime = st.Mtime()
 			}
 		}
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/byobfs/byob/cache"
 	"github.com/byobfs/byob/providers"
+	"github.com/byobfs/byob/transfer"
 )
 
 // wfile is the write state of one file: a staging file in the cache
@@ -43,7 +44,7 @@ type wfile struct {
 	cancelled atomic.Bool // unlinked: never upload (read without mu)
 	// st streams sequential writes of a new or truncated file into a
 	// multipart upload (nil: none, or given up and already published).
-	st       atomic.Pointer[streamer]
+	st       atomic.Pointer[transfer.Live]
 	cancelMu sync.Mutex
 	cancels  map[int]context.CancelFunc // uploads in progress, GUARDED_BY(cancelMu)
 	nextC    int
@@ -55,8 +56,8 @@ type wfile struct {
 	gone bool
 
 	// The tail (tail.go): sequential bytes not in the staging file yet.
-	tail    *partMem       // GUARDED_BY(mu)
-	tailWG  sync.WaitGroup // background staging writes of sealed tails
+	tail    *transfer.PartBuffer // GUARDED_BY(mu)
+	tailWG  sync.WaitGroup       // background staging writes of sealed tails
 	tailMu  sync.Mutex
 	tailErr error // GUARDED_BY(tailMu): a background staging write failed
 	dOnce   sync.Once
@@ -69,7 +70,7 @@ func (w *wfile) sizeLocked() int64 { return w.size.Load() }
 func (w *wfile) cancel() {
 	w.cancelled.Store(true)
 	if st := w.st.Load(); st != nil {
-		st.abandon(errors.New("unlinked"))
+		st.Abandon(errors.New("unlinked"))
 	}
 	w.cancelMu.Lock()
 	for _, c := range w.cancels {
@@ -290,16 +291,16 @@ func (w *wfile) rekeyLocked(key string) error {
 	if old == nil {
 		return nil
 	}
-	follow := old.contiguous(w.size.Load())
+	follow := old.Contiguous(w.size.Load())
 	err := w.flushTailLocked() // the new stream reads those bytes from the staging file
-	old.abandon(errors.New("renamed"))
+	old.Abandon(errors.New("renamed"))
 	if err != nil {
 		return err
 	}
 	if follow {
-		if st := w.n.fs.newStreamer(w.file, key, w.path); st != nil {
+		if st := w.n.fs.newLive(w.file, key, w.path); st != nil {
 			w.st.Store(st)
-			st.wrote(0, w.size.Load())
+			st.Wrote(0, w.size.Load())
 		}
 	}
 	return nil
@@ -347,7 +348,7 @@ func (n *Node) acquireW(ctx context.Context, trunc, created bool) (*wfile, error
 	key := n.Key()
 	switch {
 	case trunc:
-		if st := f.newStreamer(file, key, path); st != nil {
+		if st := f.newLive(file, key, path); st != nil {
 			w.st.Store(st)
 		}
 	case n.pending != nil:
@@ -499,12 +500,12 @@ func (w *wfile) truncateLocked(ctx context.Context, size int64) error {
 	if size == 0 {
 		// Everything is rewritten from here: stream it afresh.
 		f := w.n.fs
-		st := f.newStreamer(w.file, w.n.Key(), w.path)
+		st := f.newLive(w.file, w.n.Key(), w.path)
 		if old := w.st.Swap(st); old != nil {
-			old.abandon(errors.New("truncated to 0"))
+			old.Abandon(errors.New("truncated to 0"))
 		}
 	} else if st := w.st.Load(); st != nil {
-		st.truncated(size)
+		st.Truncated(size)
 	}
 	w.size.Store(size)
 	w.dirty = true
@@ -517,7 +518,7 @@ func (w *wfile) truncateLocked(ctx context.Context, size int64) error {
 func (w *wfile) discardLocked() {
 	f := w.n.fs
 	if st := w.st.Swap(nil); st != nil {
-		st.abandon(errors.New("closed without publishing"))
+		st.Abandon(errors.New("closed without publishing"))
 	}
 	w.dropTailLocked()
 	w.gone = true
@@ -868,7 +869,7 @@ func (n *Node) setMtime(ctx context.Context, t time.Time) error {
 		n.mu.Unlock()
 		w.mu.Lock()
 		if st := w.st.Load(); st != nil {
-			st.abandon(errors.New("explicit mtime"))
+			st.Abandon(errors.New("explicit mtime"))
 		}
 		w.dirty = true
 		w.mu.Unlock()

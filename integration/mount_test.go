@@ -189,7 +189,7 @@ func TestMountCrashMidStreamedWrite(t *testing.T) {
 	require.NoError(t, err)
 
 	mnt, cacheDir := t.TempDir(), t.TempDir()
-	m := startMount(t, []string{transfer.CrashEnv + "=fs-mid-upload"}, s.Address(bucket), mnt, cacheDir, "--part-size", "5MiB")
+	m := startMount(t, []string{transfer.CrashEnv + "=" + transfer.CrashLiveMidUpload}, s.Address(bucket), mnt, cacheDir, "--part-size", "5MiB")
 	f, err := os.OpenFile(filepath.Join(mnt, "big.bin"), os.O_WRONLY|os.O_TRUNC, 0)
 	require.NoError(t, err)
 	chunk := randBytes(1<<20, 1)
@@ -202,7 +202,7 @@ func TestMountCrashMidStreamedWrite(t *testing.T) {
 		written++
 	}
 	f.Close()
-	m.crashed("fs-mid-upload")
+	m.crashed(transfer.CrashLiveMidUpload)
 	require.Less(t, written, 256, "the mount died before the writer finished")
 
 	got, err := storeBytes(t, st, "big.bin")

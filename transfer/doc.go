@@ -56,10 +56,11 @@
 //
 // # Journal and resume
 //
-// With Options.Journal set, UploadFile saves an UploadJournal (upload ID,
-// part size, source fingerprint, finished parts with ETag and CRC32C) after
-// every finished part, durable before the part counts as done, and deletes it
-// after Complete or Abort. On start, a journal for (StoreID, key) with the same
+// With Options.Journal set and a source fingerprint given (a zero one
+// could match any earlier upload of the key), UploadFile saves an
+// UploadJournal (upload ID, part size, source fingerprint, finished parts
+// with ETag and CRC32C) after every finished part, durable before the part
+// counts as done, and deletes it after Complete or Abort. On start, a journal for (StoreID, key) with the same
 // fingerprint and part size is resumed: ResumeMultipart, then ListParts
 // confirms each journaled part (same number and size, and the same ETag, or
 // the same CRC32C when the server gives no ETag) and only the other parts are
@@ -73,6 +74,19 @@
 // CrashPoint("after-part-N") is called, N counting the parts finished by this
 // call (1-based), so BYOB_CRASH_AT=after-part-3 kills the process with three
 // parts durable in the journal.
+//
+// # Live uploads
+//
+// Uploader.Live follows a file while an application writes it (the
+// mount's new and truncated files): each part written contiguously from
+// offset 0 is sent as soon as it is complete, from a PartBuffer the writer
+// hands over (Live.Take; within Options.LiveMemory) or read back from the
+// file; Finish sends the rest and completes with the combined CRC32C. A
+// write it cannot follow gives it up (aborted in the background; Wait
+// waits for those aborts) and the caller uploads the file whole. Its part
+// size and checksums are UploadFile's. With a Journal it records its upload
+// (Source.Path LiveSource + the file), so AbortLiveOrphans can abort what
+// a killed process left: a file never closed is never published.
 //
 // # Downloads
 //
@@ -88,6 +102,7 @@
 // Each Uploader and Downloader call is independent; an Uploader may be used by
 // several goroutines. Locks: uploadState.mu guards the journal record and
 // the finished-parts table of one upload (it is held across SaveUpload so
-// saves are ordered); bufPool.mu guards the pool's free lists. Neither is
-// held while the other is taken, so there is no lock order to respect.
+// saves are ordered); Memory.mu and Buffers.mu guard their accounting and
+// free lists and are leaves. None of them is held while another is
+// taken, so there is no lock order to respect.
 package transfer

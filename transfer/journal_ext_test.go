@@ -69,7 +69,8 @@ func TestUploadFileAbortsOnFinalFailure(t *testing.T) {
 	o.AfterPart = idRecorder(j, "k", &id)
 	u := transfer.NewUploader(transfer.Retried(f, 20), o)
 	data := transfer.RandBytes(5, 20<<10)
-	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), transfer.SourceFingerprint{}, providers.PutOptions{})
+	fp := transfer.SourceFingerprint{Path: "data", Size: int64(len(data))}
+	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), fp, providers.PutOptions{})
 	require.ErrorIs(t, err, providers.ErrPermission)
 	require.GreaterOrEqual(t, f.Calls(faulty.OpAbort), 1)
 	transfer.RequireGone(t, f, "k", id.Load().(string))
@@ -80,7 +81,7 @@ func TestUploadFileAbortsOnFinalFailure(t *testing.T) {
 	// Retries exhausted on a retryable error: aborted as well.
 	f.SetRules(faulty.FailRate(faulty.OpUploadPart, 1))
 	f.Reset()
-	_, err = u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), transfer.SourceFingerprint{}, providers.PutOptions{})
+	_, err = u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), fp, providers.PutOptions{})
 	require.ErrorIs(t, err, providers.ErrServer)
 	require.GreaterOrEqual(t, f.Calls(faulty.OpAbort), 1)
 	require.Equal(t, 0, j.Len())
@@ -162,4 +163,22 @@ func TestAbortStale(t *testing.T) {
 	_, err = m.ResumeMultipart(ctx, "fresh", fresh.ID())
 	require.NoError(t, err)
 	require.Equal(t, 2, j.Len())
+}
+
+// A zero fingerprint identifies no source: such an upload is not
+// journaled, so it never resumes (or is resumed by) another upload of the
+// key.
+func TestUploadFileZeroFingerprintNotJournaled(t *testing.T) {
+	ctx := context.Background()
+	f := faulty.Wrap(transfer.SmallMem(0), faulty.Options{})
+	j := transfertest.NewMemJournal()
+	o := transfer.TestOptions()
+	o.Journal, o.StoreID = j, "mem"
+	o.AfterPart = func(int) { require.Zero(t, j.Len(), "no record while it runs") }
+	u := transfer.NewUploader(transfer.Retried(f, 20), o)
+	data := transfer.RandBytes(6, 20<<10)
+	_, err := u.UploadFile(ctx, "k", bytes.NewReader(data), int64(len(data)), transfer.SourceFingerprint{}, providers.PutOptions{})
+	require.NoError(t, err)
+	require.Zero(t, j.Saves())
+	require.Equal(t, data, transfer.ReadAll(t, f, "k"))
 }

@@ -16,10 +16,14 @@ func sameSource(a, b SourceFingerprint) bool {
 }
 
 // startFile resumes the journaled upload of key when it matches, or
-// creates a new one (journaled when a Journal is set).
+// creates a new one (journaled when a Journal is set and src identifies
+// the source: a zero fingerprint could match any earlier upload of key).
 func (u *Uploader) startFile(ctx context.Context, mp providers.Multiparter, key string, ps int64, src SourceFingerprint, put providers.PutOptions, alg providers.ChecksumAlgorithm) (*uploadState, error) {
 	s := &uploadState{u: u, key: key, alg: alg, put: put, done: map[int]doneInfo{}}
 	j := u.o.Journal
+	if src == (SourceFingerprint{}) {
+		j = nil
+	}
 	if j != nil {
 		rec, err := j.LoadUpload(ctx, u.o.StoreID, key)
 		if err != nil {

@@ -105,7 +105,7 @@ func (u *Uploader) release(p *streamPart) {
 		p.file = nil
 	}
 	if p.buf != nil {
-		u.pool.put(p.buf)
+		u.mem.Put(p.buf)
 		p.buf = nil
 	}
 }
@@ -124,7 +124,7 @@ func (u *Uploader) readPart(ctx context.Context, sr *streamReader, size int64, s
 		}
 		p.file, w = f, f
 	} else {
-		b, err := u.pool.get(ctx, size)
+		b, err := u.mem.Get(ctx, size)
 		if err != nil {
 			return nil, false, err
 		}
@@ -145,11 +145,6 @@ func (u *Uploader) readPart(ctx context.Context, sr *streamReader, size int64, s
 // doc). A stream that ends within the first part is one Put. Streams are
 // not journaled.
 func (u *Uploader) UploadStream(ctx context.Context, key string, r io.Reader, put providers.PutOptions) (providers.ObjectInfo, error) {
-	defer func() {
-		if in, _ := u.pool.stats(); in == 0 {
-			u.pool.trim()
-		}
-	}()
 	caps := u.st.Capabilities()
 	alg := partAlgorithm(caps)
 	mp, isMP := u.st.(providers.Multiparter)

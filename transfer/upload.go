@@ -8,6 +8,7 @@ import (
 	"hash"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"slices"
 	"strconv"
 	"sync"
@@ -34,12 +35,22 @@ type Options struct {
 	// SpillDir holds the temporary files of stream parts too large for
 	// memory; "" means os.TempDir().
 	SpillDir string
-	// StoreID identifies the store in the journal: its redacted address.
+	// StoreID identifies the store in the journal (providers.Address.StoreID).
 	StoreID string
 	// AfterPart, when set, runs after the nth part (1-based, counting parts
 	// finished by this call) is uploaded and journaled. A test and crash hook.
 	AfterPart func(n int)
+	// LiveMemory bounds the part buffers writers hand to live uploads
+	// (Live.Buffer), across every Uploader given the same one (default:
+	// one of DefaultLiveMemory for this Uploader).
+	LiveMemory *Memory
+	// Logger receives what live uploads give up and fail to clean up.
+	Logger *slog.Logger
 }
+
+// DefaultLiveMemory is the default LiveMemory: 8 parts of the default 16
+// MiB (a writer ahead of its upload holds Concurrency+2 = 6).
+const DefaultLiveMemory = 128 << 20
 
 // DefaultOptions returns automatic part size, 4 parts in flight and 64 MiB
 // of buffers.
@@ -50,8 +61,12 @@ func DefaultOptions() Options {
 // Uploader uploads objects to one store. It is safe for concurrent use.
 type Uploader struct {
 	st   providers.Store
-	o    Options // immutable after NewUploader
-	pool *bufPool
+	o    Options  // immutable after NewUploader
+	mem  *Memory  // part buffers of streamed uploads
+	live *Memory  // part buffers writers hand to live uploads
+	bufs *Buffers // parts a live upload reads back from its file
+
+	wg sync.WaitGroup // background aborts of live uploads given up (Wait)
 }
 
 // NewUploader returns an Uploader writing to st, which retries its calls
@@ -64,7 +79,13 @@ func NewUploader(st providers.Store, o Options) *Uploader {
 	if o.MemoryLimit <= 0 {
 		o.MemoryLimit = d.MemoryLimit
 	}
-	return &Uploader{st: st, o: o, pool: newBufPool(o.MemoryLimit)}
+	if o.LiveMemory == nil {
+		o.LiveMemory = NewMemory(DefaultLiveMemory)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Uploader{st: st, o: o, mem: NewMemory(o.MemoryLimit), live: o.LiveMemory, bufs: NewBuffers(o.Concurrency, bufIdle)}
 }
 
 // partAlgorithm is the checksum each part carries for st.
@@ -102,11 +123,21 @@ func (s *partSums) Write(p []byte) (int, error) {
 
 // option returns the PartOptions for the part's algorithm.
 func (s *partSums) option(alg providers.ChecksumAlgorithm) providers.PartOptions {
+	var sum []byte
+	if s.md5 != nil {
+		sum = s.md5.Sum(nil)
+	}
+	return partOption(alg, s.crc.Sum32(), sum)
+}
+
+// partOption is the checksum a part carries for alg (partAlgorithm): its
+// CRC32C, or its MD5 sum, or none.
+func partOption(alg providers.ChecksumAlgorithm, crc uint32, md5sum []byte) providers.PartOptions {
 	switch alg {
 	case providers.ChecksumCRC32C:
-		return providers.PartOptions{Checksum: providers.CRC32C(s.crc.Sum32())}
+		return providers.PartOptions{Checksum: providers.CRC32C(crc)}
 	case providers.ChecksumMD5:
-		return providers.PartOptions{Checksum: providers.Checksum{Algorithm: providers.ChecksumMD5, Sum: s.md5.Sum(nil)}}
+		return providers.PartOptions{Checksum: providers.Checksum{Algorithm: providers.ChecksumMD5, Sum: md5sum}}
 	}
 	return providers.PartOptions{}
 }

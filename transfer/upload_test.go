@@ -153,8 +153,8 @@ func TestUploadStreamMemoryCap(t *testing.T) {
 	maxLive := int64(0)
 	invariantsBroken := 0 // counted here, asserted on the test's goroutine
 	u.o.AfterPart = func(int) {
-		in, _ := u.pool.stats()
-		ok := u.pool.checkInvariants()
+		in, _ := u.mem.InUse()
+		ok := u.mem.checkInvariants()
 		mu.Lock()
 		maxLive = max(maxLive, in)
 		if !ok {
@@ -165,14 +165,14 @@ func TestUploadStreamMemoryCap(t *testing.T) {
 	_, err := u.UploadStream(ctx, "s", &pseudoStream{data: data}, providers.PutOptions{})
 	require.NoError(t, err)
 	require.Equal(t, data, readAll(t, f, "s"))
-	_, peak := u.pool.stats()
+	_, peak := u.mem.InUse()
 	require.LessOrEqual(t, peak, o.MemoryLimit)
 	require.Equal(t, int64(4*4<<10), peak, "four 4 KiB buffers live at the peak")
 	require.LessOrEqual(t, maxLive, o.MemoryLimit)
 	require.Zero(t, invariantsBroken, "the pool's invariants held after every part")
-	in, _ := u.pool.stats()
+	in, _ := u.mem.InUse()
 	require.Zero(t, in)
-	require.True(t, u.pool.checkInvariants())
+	require.True(t, u.mem.checkInvariants())
 }
 
 func TestUploadStreamSpills(t *testing.T) {
@@ -201,7 +201,7 @@ func TestUploadStreamSpills(t *testing.T) {
 	ents, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	require.Empty(t, ents, "spill files removed")
-	_, peak := u.pool.stats()
+	_, peak := u.mem.InUse()
 	require.Zero(t, peak, "no part buffer in memory")
 }
 

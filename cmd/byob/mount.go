@@ -23,6 +23,7 @@ import (
 	"github.com/byobfs/byob/cmd/internal/mounts"
 	byobfs "github.com/byobfs/byob/fs"
 	"github.com/byobfs/byob/fs/fusefs"
+	"github.com/byobfs/byob/transfer"
 )
 
 type mountFlags struct {
@@ -221,9 +222,10 @@ func (a *app) mount(ctx context.Context, ref, mp string, f mountFlags) error {
 	for _, m := range ms {
 		formers[m.t.loc.Address.FormerStoreID()]++
 	}
+	live := transfer.NewMemory(transfer.DefaultLiveMemory) // write tails of every team together
 	for _, m := range ms {
 		o := byobfs.DefaultOptions()
-		o.Store, o.StoreID, o.Cache = m.t.store, m.t.storeID(), c
+		o.Store, o.StoreID, o.Cache, o.LiveMemory = m.t.store, m.t.storeID(), c, live
 		if former := m.t.loc.Address.FormerStoreID(); formers[former] == 1 {
 			o.FormerStoreIDs = []string{former}
 		} else {
