@@ -3,11 +3,16 @@
 // files, uploads at flush. It imports no FUSE package; fs/fusefs binds it to
 // go-fuse/v2, so nearly all logic is tested without /dev/fuse.
 //
-// Files: fs.go (Options, New, FS), tree.go (nodes, attributes, lookup),
-// dir.go (listings, readdir, mkdir, rmdir, unlink), read.go (block reads,
-// readahead), write.go (handles, staging files, flush/release, setattr),
-// upload.go, stream.go (uploads streamed while writing), writeback.go,
-// rename.go, xattr.go, errors.go, errno.go.
+// Files, one concept each: fs.go (Options, New, FS), node.go (nodes and
+// their attributes), lookup.go (names to nodes), listing.go (the listing
+// cache and what invalidates it), dirreader.go (reading a directory),
+// dirops.go (mkdir, rmdir, unlink), handle.go (open files: open, create,
+// read, write, flush, release), staging.go (the staging file of a file
+// being written), tail.go (write tails handed to live uploads), stream.go
+// (live uploads of files being written), publish.go (uploading a staging
+// file), setattr.go (truncate, utimens, chmod, chown), rename.go,
+// writeback.go (the write-back queue), read.go (block reads, readahead),
+// xattr.go, errors.go, errno.go.
 //
 // # Tree and names
 //
@@ -333,11 +338,26 @@
 //
 // # Locking
 //
-// Lock order: wfile.mu -> streamer.mu, and wfile.mu -> Node.mu -> FS.mu
-// (writeBack.mu and streamer.mu are leaves; a streamer's part goroutines
-// take only streamer.mu and read the staging file without wfile.mu).
-// FS.mu guards the node table, in-memory listings, virtual directories,
-// negative entries and dirty-byte accounting, and is never held across a
-// store or cache call. Node.mu guards a node's attributes and state. A
-// wfile's mu is held for each write and for a whole upload.
+// Every mutex of the package, in the order they may be taken (a lock is
+// only taken while holding locks above it in the list):
+//
+//	wfile.mu        a file being written: held for each write, truncate,
+//	                fill and for a whole publish (so the bytes uploaded are
+//	                one snapshot) and while a rename moves its name
+//	writeBack.mu    the write-back queue (held across its journal commits)
+//	Node.mu         a node's attributes and state (attr, remote, removed,
+//	                w, pending, openVer, added)
+//	FS.mu           the node table, listings in memory, list flights,
+//	                change counters, virtual directories, negative
+//	                entries, dirty-byte accounting, open handles; never
+//	                held across a store or cache call
+//
+// Leaves (nothing is taken while holding them): wfile.cancelMu (the
+// cancel funcs of a file's uploads), wfile.tailMu (a failed background
+// staging write), Handle.mu (released), reader.mu (a handle's readahead
+// window), and transfer.Live's mu (a live upload's state; its part
+// goroutines take only it and read the staging file without wfile.mu).
+// A node's key is an atomic value, read without any lock and written
+// under FS.mu together with the node table. In fs/fusefs, kernelDir.mu (a
+// directory's kernel copy) and the thread-group cache's mu are leaves.
 package fs

@@ -157,7 +157,7 @@ func TestCloseToOpen(t *testing.T) {
 func TestFlushByOtherProcess(t *testing.T) {
 	st := mem.New(mem.DefaultOptions())
 	f := newTestFS(t, st, nil)
-	me := uint32(os.Getpid())
+	me := os.Getpid()
 	_, h, err := f.Root().Create(context.Background(), "f", os.O_WRONLY|os.O_CREATE, me)
 	require.NoError(t, err)
 	_, err = h.Write(context.Background(), []byte("half"), 0)

@@ -72,7 +72,7 @@ func (f *file) Write(ctx context.Context, data []byte, off int64) (uint32, sysca
 // would cancel the upload half way and fail the close with EINTR. The
 // upload finishes or fails on its own (the retry policy bounds it).
 func (f *file) Flush(ctx context.Context) syscall.Errno {
-	return errno(f.h.Flush(context.WithoutCancel(ctx), callerPid(ctx)))
+	return errno(f.h.Flush(context.WithoutCancel(ctx), callerProc(ctx)))
 }
 
 func (f *file) Fsync(ctx context.Context, flags uint32) syscall.Errno {

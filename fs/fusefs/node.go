@@ -89,9 +89,12 @@ func (n *node) inode(ctx context.Context, c *byobfs.Node, name string) *gofs.Ino
 	return n.NewInode(ctx, &node{n: c, ns: n.ns}, stable(c, n.ns))
 }
 
-func callerPid(ctx context.Context) uint32 {
+// callerProc is the process (thread group) of the thread FUSE says made
+// the request: the core publishes a file at the flush of the process that
+// opened it. 0 when unknown.
+func callerProc(ctx context.Context) int {
 	if c, ok := fuse.FromContext(ctx); ok {
-		return c.Pid
+		return tgidOf(c.Pid)
 	}
 	return 0
 }
@@ -262,7 +265,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 }
 
 func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	c, h, err := n.n.Create(ctx, name, int(flags), callerPid(ctx))
+	c, h, err := n.n.Create(ctx, name, int(flags), callerProc(ctx))
 	if err != nil {
 		return nil, nil, 0, errno(err)
 	}
@@ -275,7 +278,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 }
 
 func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	h, err := n.n.Open(ctx, int(flags), callerPid(ctx))
+	h, err := n.n.Open(ctx, int(flags), callerProc(ctx))
 	if err != nil {
 		return nil, 0, errno(err)
 	}
